@@ -1,0 +1,3 @@
+module github.com/pedidos/pedidos/events
+
+go 1.26

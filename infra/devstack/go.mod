@@ -1,0 +1,3 @@
+module github.com/pedidos/pedidos/infra/devstack
+
+go 1.26
