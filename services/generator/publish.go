@@ -1,0 +1,111 @@
+package generator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pedidos/pedidos/events"
+)
+
+// publishAttempts bounds how many times one order is published before the
+// chunk, and the run, fails.
+const publishAttempts = 5
+
+// publisher publishes chunks of orders asynchronously and returns only once
+// JetStream acknowledged every one of them.
+type publisher struct {
+	js jetstream.JetStream
+
+	mu     sync.Mutex
+	failed []*nats.Msg // published but refused or timed out; retried
+	errs   []error
+}
+
+func newPublisher(nc *nats.Conn, window int) (*publisher, error) {
+	p := &publisher{}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(window),
+		jetstream.WithPublishAsyncErrHandler(p.onError),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating jetstream context: %w", err)
+	}
+	p.js = js
+	return p, nil
+}
+
+// onError is called by nats.go, on its reply goroutine, for every async
+// publish that failed.
+func (p *publisher) onError(_ jetstream.JetStream, m *nats.Msg, err error) {
+	p.mu.Lock()
+	p.failed = append(p.failed, m)
+	p.errs = append(p.errs, err)
+	p.mu.Unlock()
+}
+
+// takeFailed returns the messages that failed since the last call.
+func (p *publisher) takeFailed() ([]*nats.Msg, []error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	msgs, errs := p.failed, p.errs
+	p.failed, p.errs = nil, nil
+	return msgs, errs
+}
+
+// publishChunk publishes orders (encoded into arena) and waits for every ack,
+// retrying refused messages. arena is overwritten; it must not be reused before
+// publishChunk returns.
+func (p *publisher) publishChunk(ctx context.Context, orders []events.Order, arena []byte) ([]byte, error) {
+	arena = arena[:0]
+	msgs := make([]*nats.Msg, len(orders))
+	for i := range orders {
+		start := len(arena)
+		arena = orders[i].AppendJSON(arena)
+		msgs[i] = &nats.Msg{
+			Subject: events.OrderSubject(orders[i].Priority),
+			Data:    arena[start:len(arena):len(arena)],
+			Header:  nats.Header{events.HeaderMsgID: []string{orders[i].ID}},
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		if err := p.publishAll(ctx, msgs); err != nil {
+			return arena, err
+		}
+		failed, errs := p.takeFailed()
+		if len(failed) == 0 {
+			return arena, nil
+		}
+		if attempt == publishAttempts {
+			return arena, fmt.Errorf("publishing %d orders after %d attempts: %w", len(failed), attempt, errs[0])
+		}
+		select {
+		case <-ctx.Done():
+			return arena, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+		msgs = failed
+	}
+}
+
+// publishAll publishes msgs and waits until no publish is pending.
+func (p *publisher) publishAll(ctx context.Context, msgs []*nats.Msg) error {
+	for i, m := range msgs {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(10*time.Second)); err != nil {
+			p.onError(p.js, m, err)
+		}
+	}
+	select {
+	case <-p.js.PublishAsyncComplete():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,223 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/pedidos/pedidos/events"
+)
+
+// document is an order as stored in MongoDB: written once, in its final state.
+type document struct {
+	ID           string    `bson:"_id"`
+	RunID        string    `bson:"runId"`
+	Cliente      string    `bson:"cliente"`
+	Valor        float64   `bson:"valor"`
+	Tier         string    `bson:"tier"`
+	Priority     string    `bson:"priority"`
+	Observacoes  string    `bson:"observacoes"`
+	Status       string    `bson:"status"`
+	FailedReason string    `bson:"failedReason,omitempty"`
+	CreatedAt    time.Time `bson:"createdAt"`
+	ProcessedAt  time.Time `bson:"processedAt"`
+	Attempts     int       `bson:"attempts"`
+}
+
+// errAlreadyWritten marks a document MongoDB already holds: an earlier
+// delivery of the same order was written but not acknowledged.
+var errAlreadyWritten = errors.New("already written")
+
+// item is one delivered message of a batch and what became of it.
+type item struct {
+	msg      jetstream.Msg
+	order    events.Order
+	attempts int
+	// reason is set when the order can never be processed.
+	reason string
+	// doc is the index of the order's document in the batch write, or -1
+	// when the message is too broken to store.
+	doc int
+}
+
+// batcher writes batches of delivered orders to MongoDB, counts them in
+// Redis, and settles each message with JetStream.
+type batcher struct {
+	orders      *mongo.Collection
+	counters    *counters
+	maxAttempts int
+	log         *slog.Logger
+}
+
+// handle processes one batch of orders of priority p. Every message is acked,
+// terminated or nak'ed before handle returns; none is acked before MongoDB
+// acknowledged its write.
+func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstream.Msg) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	items := make([]item, len(msgs))
+	docs := make([]any, 0, len(msgs))
+	for i, m := range msgs {
+		it := prepare(m)
+		if it.order.ID != "" && it.order.RunID != "" {
+			it.doc = len(docs)
+			docs = append(docs, newDocument(&it, p, now))
+		}
+		items[i] = it
+	}
+	results := b.write(ctx, docs)
+	b.failExhausted(ctx, items, docs, results)
+	t := newTally(p, now)
+	for i := range items {
+		if it := &items[i]; it.doc >= 0 && results[it.doc] == nil {
+			t.add(it.order.RunID, it.reason != "")
+		}
+	}
+	if err := b.counters.add(ctx, t); err != nil {
+		// The orders are in MongoDB; acking them loses nothing. Control
+		// reconciles the counters from MongoDB when they fall short.
+		b.log.Error("counting processed orders", "priority", p, "orders", len(msgs), "err", err)
+	}
+	for i := range items {
+		b.settle(ctx, &items[i], results)
+	}
+}
+
+// prepare decodes and validates one delivered message.
+func prepare(m jetstream.Msg) item {
+	it := item{msg: m, attempts: 1, doc: -1}
+	if md, err := m.Metadata(); err == nil {
+		it.attempts = int(md.NumDelivered)
+	}
+	err := events.DecodeOrder(m.Data(), &it.order)
+	if err == nil {
+		err = it.order.Validate()
+	}
+	if err != nil {
+		it.reason = err.Error()
+	}
+	return it
+}
+
+func newDocument(it *item, p events.Priority, now time.Time) *document {
+	d := &document{
+		ID:          it.order.ID,
+		RunID:       it.order.RunID,
+		Cliente:     it.order.Cliente,
+		Valor:       it.order.Valor,
+		Tier:        string(it.order.Tier),
+		Priority:    string(p),
+		Observacoes: p.Observacoes(),
+		Status:      events.StatusProcessed,
+		CreatedAt:   it.order.CreatedAt,
+		ProcessedAt: now,
+		Attempts:    it.attempts,
+	}
+	if it.reason != "" {
+		d.Status, d.FailedReason = events.StatusFailed, it.reason
+	}
+	return d
+}
+
+// write inserts docs with one unordered InsertMany and returns, per document,
+// nil (inserted now), errAlreadyWritten, or why it was not written.
+func (b *batcher) write(ctx context.Context, docs []any) []error {
+	results := make([]error, len(docs))
+	if len(docs) == 0 {
+		return results
+	}
+	_, err := b.orders.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return results
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		for i := range results {
+			results[i] = &batchError{err: err}
+		}
+		return results
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Index < 0 || we.Index >= len(results) {
+			continue
+		}
+		if mongo.IsDuplicateKeyError(we) {
+			results[we.Index] = errAlreadyWritten
+		} else {
+			results[we.Index] = fmt.Errorf("writing order: %w", we)
+		}
+	}
+	return results
+}
+
+// batchError is a write error of the whole batch (MongoDB unreachable, a
+// timeout): no document is at fault, so its orders are retried without limit.
+type batchError struct{ err error }
+
+func (e *batchError) Error() string { return "writing batch: " + e.err.Error() }
+func (e *batchError) Unwrap() error { return e.err }
+
+// failExhausted records as failed the orders MongoDB refused on their last
+// allowed attempt: each is written again with status falhou and the reason,
+// so it is stored, counted and terminated instead of retried forever.
+func (b *batcher) failExhausted(ctx context.Context, items []item, docs []any, results []error) {
+	var failed []any
+	var idx []int
+	for i := range items {
+		it := &items[i]
+		if it.doc < 0 || results[it.doc] == nil || it.attempts < b.maxAttempts {
+			continue
+		}
+		var be *batchError
+		if errors.Is(results[it.doc], errAlreadyWritten) || errors.As(results[it.doc], &be) {
+			continue
+		}
+		it.reason = fmt.Sprintf("after %d attempts: %v", it.attempts, results[it.doc])
+		d := *docs[it.doc].(*document)
+		d.Status, d.FailedReason = events.StatusFailed, it.reason
+		failed, idx = append(failed, &d), append(idx, it.doc)
+	}
+	for i, err := range b.write(ctx, failed) {
+		results[idx[i]] = err
+	}
+}
+
+// settle acks, terminates or nak's one message according to its outcome.
+func (b *batcher) settle(ctx context.Context, it *item, results []error) {
+	var err error
+	switch {
+	case it.doc < 0:
+		b.log.Error("dropping undecodable order", "subject", it.msg.Subject(), "reason", it.reason)
+		err = it.msg.TermWithReason(it.reason)
+	case results[it.doc] == nil || errors.Is(results[it.doc], errAlreadyWritten):
+		if it.reason != "" {
+			err = it.msg.TermWithReason(it.reason)
+		} else {
+			err = it.msg.Ack()
+		}
+	default:
+		werr := results[it.doc]
+		delay := backoff(it.attempts)
+		level := slog.LevelWarn
+		if it.attempts >= b.maxAttempts {
+			level = slog.LevelError
+		}
+		b.log.Log(ctx, level, "order not written; will retry", "order_id", it.order.ID,
+			"attempts", it.attempts, "retry_in", delay, "err", werr)
+		err = it.msg.NakWithDelay(delay)
+	}
+	if err != nil {
+		b.log.Warn("settling order with jetstream; it will be redelivered", "order_id", it.order.ID, "err", err)
+	}
+}
+
+// backoff is the redelivery delay after the given number of attempts.
+func backoff(attempts int) time.Duration {
+	d := time.Duration(1<<min(attempts, 6)) * 250 * time.Millisecond
+	return min(d, 15*time.Second)
+}

@@ -1,0 +1,109 @@
+package processor
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Config configures a processor instance.
+type Config struct {
+	// NATSURL, MongoURI and RedisURL locate the servers (NATS_URL,
+	// MONGO_URI, REDIS_URL or REDIS_HOST/REDIS_PORT).
+	NATSURL  string
+	MongoURI string
+	RedisURL string
+	// Concurrency is the number of batches in flight per priority
+	// (ORDERS_QUEUE_CONCURRENCY).
+	Concurrency int
+	// BatchSize is the most orders fetched, written and acked together
+	// (ORDERS_BATCH_SIZE).
+	BatchSize int
+	// MaxAttempts is how many deliveries an order gets before it is
+	// recorded as failed (ORDERS_MAX_ATTEMPTS).
+	MaxAttempts int
+	// FetchWait bounds how long one fetch waits for a full batch.
+	FetchWait time.Duration
+	// ShutdownTimeout bounds how long in-flight batches may take to finish
+	// once Run's context is cancelled.
+	ShutdownTimeout time.Duration
+	// Logger receives the processor's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// ConfigFromEnv reads the processor's configuration from the environment.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		NATSURL:         getenv("NATS_URL"),
+		MongoURI:        getenv("MONGO_URI"),
+		RedisURL:        redisURL(getenv),
+		FetchWait:       250 * time.Millisecond,
+		ShutdownTimeout: 10 * time.Second,
+	}
+	if cfg.NATSURL == "" {
+		cfg.NATSURL = "nats://127.0.0.1:4222"
+	}
+	if cfg.MongoURI == "" {
+		cfg.MongoURI = "mongodb://127.0.0.1:27017/"
+	}
+	ints := []struct {
+		name     string
+		dst      *int
+		def, max int
+	}{
+		{"ORDERS_QUEUE_CONCURRENCY", &cfg.Concurrency, 25, 1024},
+		{"ORDERS_BATCH_SIZE", &cfg.BatchSize, 1000, 10000},
+		{"ORDERS_MAX_ATTEMPTS", &cfg.MaxAttempts, 5, 100},
+	}
+	for _, v := range ints {
+		*v.dst = v.def
+		s := getenv(v.name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > v.max {
+			return cfg, fmt.Errorf("%s=%q: want an integer in [1, %d]", v.name, s, v.max)
+		}
+		*v.dst = n
+	}
+	return cfg, nil
+}
+
+// redisURL returns REDIS_URL, or a URL built from REDIS_HOST and REDIS_PORT.
+func redisURL(getenv func(string) string) string {
+	if u := getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	host, port := getenv("REDIS_HOST"), getenv("REDIS_PORT")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if port == "" {
+		port = "6379"
+	}
+	return "redis://" + host + ":" + port
+}
+
+// LogValue logs the configuration without secrets.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("nats_url", redactURL(c.NATSURL)),
+		slog.String("mongo_uri", redactURL(c.MongoURI)),
+		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.Int("concurrency", c.Concurrency),
+		slog.Int("batch_size", c.BatchSize),
+		slog.Int("max_attempts", c.MaxAttempts),
+	)
+}
+
+// redactURL hides the password of a URL for logging.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
