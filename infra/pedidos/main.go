@@ -1,0 +1,191 @@
+// Command pedidos runs the whole of Pedidos in one process, as `make run`
+// does: the four services (control, generator, processor, api) and, for each
+// of NATS_URL, MONGO_URI and REDIS_URL that is unset, the embedded server
+// that stands in for it (NATS with JetStream, FerretDB, Redis) on its usual
+// loopback port with its data under DATA_DIR.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/lmittmann/tint"
+
+	"github.com/pedidos/pedidos/infra/devstack"
+	"github.com/pedidos/pedidos/services/api"
+	"github.com/pedidos/pedidos/services/control"
+	"github.com/pedidos/pedidos/services/generator"
+	"github.com/pedidos/pedidos/services/processor"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "pedidos:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	log, err := newLogger(getenv("LOG_FORMAT"), getenv("LOG_LEVEL"), stdout)
+	if err != nil {
+		return err
+	}
+	dir := getenv("DATA_DIR")
+	if dir == "" {
+		dir = "data"
+	}
+	stack, err := devstack.Start(ctx, devstack.Config{
+		Dir:      dir,
+		NATSPort: 4222, MongoPort: 27017, RedisPort: 6379,
+		NATSURL:  getenv("NATS_URL"),
+		MongoURI: getenv("MONGO_URI"),
+		RedisURL: redisURL(getenv),
+		Logger:   log.With("component", "devstack"),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := stack.Close(); err != nil {
+			log.Error("stopping the embedded servers", "err", err)
+		}
+	}()
+	for _, s := range stack.Servers() {
+		log.Info("embedded server", "name", s.Name, "kind", s.Kind, "url", s.URL, "pid", s.PID)
+	}
+	env := func(key string) string {
+		switch key {
+		case "NATS_URL":
+			return stack.NATSURL
+		case "MONGO_URI":
+			return stack.MongoURI
+		case "REDIS_URL":
+			return stack.RedisURL
+		}
+		return getenv(key)
+	}
+	services, err := configure(env, log)
+	if err != nil {
+		return err
+	}
+	return runAll(ctx, services, log)
+}
+
+// service is one service's Run with its configuration applied.
+type service struct {
+	name string
+	run  func(context.Context) error
+}
+
+// configure reads every service's configuration from env.
+func configure(env func(string) string, log *slog.Logger) ([]service, error) {
+	ctl, err := control.ConfigFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := generator.ConfigFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := processor.ConfigFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	web, err := api.ConfigFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	ctl.Logger = log.With("service", "control")
+	gen.Logger = log.With("service", "generator")
+	proc.Logger = log.With("service", "processor")
+	web.Logger = log.With("service", "api")
+	log.Info("configuration", "control", ctl, "generator", gen, "processor", proc, "api", web)
+	return []service{
+		{"control", func(ctx context.Context) error { return control.Run(ctx, ctl) }},
+		{"generator", func(ctx context.Context) error { return generator.Run(ctx, gen) }},
+		{"processor", func(ctx context.Context) error { return processor.Run(ctx, proc) }},
+		{"api", func(ctx context.Context) error { return api.Run(ctx, web) }},
+	}, nil
+}
+
+// runAll runs the services until ctx is cancelled or one of them fails,
+// which stops the others.
+func runAll(ctx context.Context, services []service, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(services))
+	for _, s := range services {
+		go func() {
+			err := s.run(ctx)
+			if err != nil {
+				err = fmt.Errorf("%s: %w", s.name, err)
+			} else if ctx.Err() == nil {
+				err = fmt.Errorf("%s stopped on its own", s.name)
+			}
+			errs <- err
+			cancel()
+		}()
+	}
+	var all []error
+	for range services {
+		if err := <-errs; err != nil {
+			all = append(all, err)
+		}
+	}
+	if len(all) > 0 {
+		log.Error("stopped on an error", "err", all[0])
+	}
+	return errors.Join(all...)
+}
+
+// redisURL returns REDIS_URL, or one built from REDIS_HOST/REDIS_PORT when
+// either is set, or "" to embed Redis.
+func redisURL(getenv func(string) string) string {
+	if u := getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	host, port := getenv("REDIS_HOST"), getenv("REDIS_PORT")
+	if host == "" && port == "" {
+		return ""
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if port == "" {
+		port = "6379"
+	}
+	return "redis://" + host + ":" + port
+}
+
+// newLogger returns a colourful logger for a terminal (LOG_FORMAT=text, the
+// default) or a JSON one (LOG_FORMAT=json).
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if level != "" {
+		if err := lvl.UnmarshalText([]byte(level)); err != nil {
+			return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
+		}
+	}
+	switch format {
+	case "", "text":
+		f, ok := w.(*os.File)
+		tty := false
+		if ok {
+			fi, err := f.Stat()
+			tty = err == nil && fi.Mode()&os.ModeCharDevice != 0
+		}
+		return slog.New(tint.NewHandler(w, &tint.Options{Level: lvl, TimeFormat: time.TimeOnly, NoColor: !tty})), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+	}
+	return nil, fmt.Errorf("LOG_FORMAT=%q: want text or json", format)
+}
