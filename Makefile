@@ -1,0 +1,36 @@
+# Pedidos — the Makefile is the interface. `make help` lists the targets.
+
+MODULES := events infra/devstack infra/pedidos services/api services/control services/generator services/processor
+PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
+GOLANGCI_LINT ?= golangci-lint
+BIN     := bin
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## run the whole stack in one process (embedded NATS, FerretDB, Redis unless URLs are set); dashboard on :3000
+	go run ./infra/pedidos
+
+.PHONY: build
+build: ## build every binary into bin/
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/ ./infra/pedidos ./services/api/cmd/pedidos-api ./services/control/cmd/pedidos-control \
+		./services/generator/cmd/pedidos-generator ./services/processor/cmd/pedidos-processor
+
+.PHONY: test
+test: ## run every test, with the race detector
+	go test -race -count=1 -timeout 20m $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt, go vet and golangci-lint on every module
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet $(PKGS)
+	@for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(GOLANGCI_LINT) run --allow-parallel-runners ./...) || exit 1; done
+
+.PHONY: tidy
+tidy: ## go mod tidy in every module
+	@for m in $(MODULES); do (cd $$m && go mod tidy) || exit 1; done
