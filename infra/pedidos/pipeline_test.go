@@ -264,7 +264,7 @@ func testPipeline(t *testing.T, processors int, quantity int64) {
 // orderStats is what one pass over a run's orders in MongoDB shows.
 type orderStats struct {
 	total, distinct, vip, notProcessed int64
-	lastVIP, firstNormal              time.Time
+	lastVIP, firstNormal               time.Time
 }
 
 // scanOrders reads every order of a run once (on FerretDB each query is a

@@ -264,7 +264,7 @@ func waitPast(ctx context.Context, t *time.Time) error {
 	if t == nil {
 		return nil
 	}
-	d := t.Add(time.Millisecond).Sub(time.Now())
+	d := time.Until(t.Add(time.Millisecond))
 	if d <= 0 {
 		return nil
 	}

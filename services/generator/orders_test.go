@@ -50,7 +50,7 @@ func TestChunkSourceOrders(t *testing.T) {
 		tiers[o.Tier]++
 	}
 	if orders[0].Cliente != "Cliente 1" || orders[n-1].Cliente != "Cliente 100000" {
-		t.Errorf("clientes = %q … %q", orders[0].Cliente, orders[n-1].Cliente)
+		t.Errorf("first and last cliente = %q … %q", orders[0].Cliente, orders[n-1].Cliente)
 	}
 	// Uniform tiers: each within 2% of n/4 (the chance of missing that by
 	// accident is far below one in a million).
