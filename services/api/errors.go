@@ -1,0 +1,74 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pedidos/pedidos/events"
+)
+
+// errorBody is the one shape of every error answer, as NestJS answers:
+// {"statusCode":400,"message":"...","error":"Bad Request"}.
+type errorBody struct {
+	StatusCode int    `json:"statusCode"`
+	Message    string `json:"message"`
+	Error      string `json:"error"`
+}
+
+// errPanic replaces a recovered panic, whose text is not for clients.
+var errPanic = errors.New("panic in handler")
+
+// handleError answers err with the error body. Handlers return
+// *echo.HTTPError for their own refusals and *events.CommandError for the
+// control service's; anything else is a 500, logged with its cause.
+func (s *server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	r := c.Request()
+	status, msg := http.StatusInternalServerError, "internal server error"
+	var (
+		he *echo.HTTPError
+		ce *events.CommandError
+	)
+	switch {
+	case errors.As(err, &ce):
+		status, msg = ce.Status, ce.Message
+	case errors.As(err, &he):
+		status, msg = he.Code, fmt.Sprint(he.Message)
+		if he == echo.ErrNotFound || he == echo.ErrMethodNotAllowed { // the router's
+			msg = fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)
+		}
+	}
+	if status >= http.StatusInternalServerError && !errors.Is(err, errPanic) {
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", status), slog.Any("error", err))
+	}
+	var werr error
+	if r.Method == http.MethodHead {
+		werr = c.NoContent(status)
+	} else {
+		werr = c.JSON(status, errorBody{StatusCode: status, Message: msg, Error: statusText(status)})
+	}
+	if werr != nil {
+		s.logger.LogAttrs(r.Context(), slog.LevelDebug, "writing error answer", slog.Any("error", werr))
+	}
+}
+
+// statusText is http.StatusText, never empty.
+func statusText(status int) string {
+	if t := http.StatusText(status); t != "" {
+		return t
+	}
+	return "Error"
+}
+
+// badRequest is a 400 with msg.
+func badRequest(msg string) error {
+	return echo.NewHTTPError(http.StatusBadRequest, msg)
+}

@@ -1,0 +1,95 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/pedidos/pedidos/services/api/sse"
+)
+
+// server holds what the handlers share. Handlers are its methods; routes.go
+// lists them.
+type server struct {
+	cfg    Config
+	logger *slog.Logger
+	stores *stores
+	cache  *runCache
+	hub    *sse.Hub
+	echo   *echo.Echo
+}
+
+func newServer(cfg Config, st *stores) *server {
+	s := &server{
+		cfg:    cfg,
+		logger: cfg.Logger,
+		stores: st,
+		cache:  newRunCache(cfg.Logger),
+	}
+	s.hub = sse.NewHub(sse.Config{
+		JetStream: st.js,
+		Active:    s.runActive,
+		Progress:  s.progress,
+		Logger:    cfg.Logger,
+	})
+	s.echo = s.newEcho()
+	return s
+}
+
+// newEcho returns the router with its middleware and routes.
+func (s *server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Pre(middleware.RemoveTrailingSlash()) // /pedidos/ is /pedidos
+	e.Use(
+		s.logRequests(),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			StackSize:       8 << 10,
+			DisableStackAll: true,
+			LogErrorFunc:    s.logPanic,
+		}),
+		middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins: s.cfg.CORSOrigins,
+			AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost},
+			AllowHeaders: []string{"Content-Type", "Last-Event-ID", "X-API-Key"},
+			MaxAge:       int((10 * time.Minute).Seconds()),
+		}),
+	)
+	s.routes(e)
+	return e
+}
+
+// logRequests logs every request at debug level; it costs nothing when
+// debug is off.
+func (s *server) logRequests() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		Skipper: func(c echo.Context) bool {
+			return !s.logger.Enabled(c.Request().Context(), slog.LevelDebug)
+		},
+		LogMethod:   true,
+		LogURI:      true,
+		LogStatus:   true,
+		LogLatency:  true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			s.logger.LogAttrs(c.Request().Context(), slog.LevelDebug, "http request",
+				slog.String("method", v.Method), slog.String("uri", v.URI),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
+			return nil
+		},
+	})
+}
+
+// logPanic logs a recovered panic with its stack; the error handler then
+// answers 500.
+func (s *server) logPanic(c echo.Context, err error, stack []byte) error {
+	r := c.Request()
+	s.logger.LogAttrs(r.Context(), slog.LevelError, "panic in handler",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Any("error", err), slog.String("stack", string(stack)))
+	return errPanic
+}

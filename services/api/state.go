@@ -1,0 +1,199 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/services/api/internal/retry"
+)
+
+// runCache holds the latest run and generation entries of the state bucket,
+// kept current by a KV watcher, so that requests never wait on NATS.
+// The values it returns are shared and must not be modified.
+type runCache struct {
+	logger *slog.Logger
+
+	mu       sync.RWMutex
+	run      *events.Run
+	gen      *events.Generation
+	watching bool
+}
+
+func newRunCache(logger *slog.Logger) *runCache {
+	return &runCache{logger: logger}
+}
+
+// snapshot returns the cached run and generation; either may be nil.
+func (c *runCache) snapshot() (*events.Run, *events.Generation) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.run, c.gen
+}
+
+// ready reports why the cache may be stale, or nil when its watcher runs
+// and has caught up with the bucket.
+func (c *runCache) ready() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.watching {
+		return fmt.Errorf("not watching KV bucket %s", events.BucketState)
+	}
+	return nil
+}
+
+// kvStream is the stream behind the state bucket, named as JetStream names
+// the stream of a key-value bucket.
+const kvStream = "KV_" + events.BucketState
+
+// replacedCheckInterval is how often a watch checks that its bucket is still
+// the one it watches: a watcher does not notice the bucket being deleted
+// and re-created (a reset may do that).
+const replacedCheckInterval = 2 * time.Second
+
+// errBucketReplaced ends a watch whose bucket was deleted or re-created.
+var errBucketReplaced = errors.New("bucket deleted or re-created")
+
+// follow keeps the cache current until ctx is done. The bucket is created
+// by the control service, which may start later: follow waits for it, and
+// watches it again whenever the watch ends.
+func (c *runCache) follow(ctx context.Context, js jetstream.JetStream) {
+	b := retry.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
+	for {
+		kv, err := retry.Until(ctx, c.logger, &b, "KV bucket "+events.BucketState, func(ctx context.Context) (jetstream.KeyValue, error) {
+			return js.KeyValue(ctx, events.BucketState)
+		})
+		if err != nil {
+			return // ctx is done
+		}
+		err = c.watch(ctx, js, kv)
+		c.stopped()
+		if ctx.Err() != nil {
+			return
+		}
+		level := slog.LevelWarn
+		if errors.Is(err, errBucketReplaced) { // a reset does that
+			level = slog.LevelInfo
+		}
+		c.logger.LogAttrs(ctx, level, "KV watch ended; watching again",
+			slog.String("bucket", events.BucketState), slog.Any("error", err))
+		if !b.Wait(ctx) {
+			return
+		}
+	}
+}
+
+// watch applies every update of the run and generation keys until ctx is
+// done, the watcher stops, or the bucket is replaced.
+func (c *runCache) watch(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue) error {
+	created, err := streamCreated(ctx, js)
+	if err != nil {
+		return err
+	}
+	w, err := kv.WatchFiltered(ctx, []string{events.KeyRun, events.KeyGeneration})
+	if err != nil {
+		return fmt.Errorf("watching KV bucket %s: %w", events.BucketState, err)
+	}
+	defer func() { _ = w.Stop() }() // an error means it was already stopped
+	check := time.NewTicker(replacedCheckInterval)
+	defer check.Stop()
+	// initial holds the keys delivered before the end-of-initial-values
+	// marker; nil once it came. A key that was not among them is gone (the
+	// bucket was re-created), so its cached value goes too.
+	initial := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-check.C:
+			now, err := streamCreated(ctx, js)
+			if errors.Is(err, jetstream.ErrStreamNotFound) || err == nil && !now.Equal(created) {
+				return errBucketReplaced
+			} // other errors: NATS is unreachable, and the watcher resumes after it
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("watcher closed")
+			}
+			if e == nil {
+				c.caughtUp(initial)
+				initial = nil
+				continue
+			}
+			if initial != nil {
+				initial[e.Key()] = true
+			}
+			c.apply(ctx, e)
+		}
+	}
+}
+
+// streamCreated returns when the bucket's stream was created.
+func streamCreated(ctx context.Context, js jetstream.JetStream) (time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, replacedCheckInterval)
+	defer cancel()
+	st, err := js.Stream(ctx, kvStream)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("looking up stream %s: %w", kvStream, err)
+	}
+	return st.CachedInfo().Created, nil
+}
+
+// caughtUp marks the cache current once the watcher delivered every initial
+// value, forgetting the keys it did not deliver.
+func (c *runCache) caughtUp(delivered map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !delivered[events.KeyRun] {
+		c.run = nil
+	}
+	if !delivered[events.KeyGeneration] {
+		c.gen = nil
+	}
+	c.watching = true
+}
+
+// apply stores one KV entry; a deleted key clears its value.
+func (c *runCache) apply(ctx context.Context, e jetstream.KeyValueEntry) {
+	deleted := e.Operation() != jetstream.KeyValuePut
+	var (
+		run *events.Run
+		gen *events.Generation
+		err error
+	)
+	switch {
+	case deleted:
+	case e.Key() == events.KeyRun:
+		run = new(events.Run)
+		err = json.Unmarshal(e.Value(), run)
+	case e.Key() == events.KeyGeneration:
+		gen = new(events.Generation)
+		err = json.Unmarshal(e.Value(), gen)
+	}
+	if err != nil {
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "ignoring undecodable KV entry",
+			slog.String("key", e.Key()), slog.Uint64("revision", e.Revision()), slog.Any("error", err))
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch e.Key() {
+	case events.KeyRun:
+		c.run = run
+	case events.KeyGeneration:
+		c.gen = gen
+	}
+}
+
+// stopped marks the cache stale while no watcher runs.
+func (c *runCache) stopped() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.watching = false
+}
