@@ -46,6 +46,11 @@ func (p Phase) Active() bool {
 	return false
 }
 
+// Terminal reports whether p ends a run.
+func (p Phase) Terminal() bool {
+	return p == PhaseDone || p == PhaseError || p == PhaseAborted
+}
+
 // Valid reports whether p is a known phase.
 func (p Phase) Valid() bool {
 	switch p {

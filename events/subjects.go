@@ -48,6 +48,8 @@ const (
 	// KeyGeneration holds the Generation progress of the current run,
 	// written only by the generator.
 	KeyGeneration = "generation"
+	// StreamState is the JetStream stream behind BucketState.
+	StreamState = "KV_" + BucketState
 )
 
 // Stream and consumer settings shared by whoever creates them and whoever
@@ -65,6 +67,9 @@ const (
 	OrdersMaxAckPending = 65536
 	// PhaseHistory is how many phase events the CONTROL stream keeps.
 	PhaseHistory = 10000
+	// PhaseDuplicateWindow bounds how long JetStream remembers a phase
+	// event's Nats-Msg-Id, so a re-announced phase is stored once.
+	PhaseDuplicateWindow = 2 * time.Minute
 )
 
 // HeaderMsgID is the JetStream de-duplication header.

@@ -118,7 +118,7 @@ func (e *testEnv) createControlResources() jetstream.KeyValue {
 		Retention:  jetstream.LimitsPolicy,
 		Storage:    jetstream.FileStorage,
 		MaxMsgs:    events.PhaseHistory,
-		Duplicates: 2 * time.Minute,
+		Duplicates: events.PhaseDuplicateWindow,
 	})
 	if err != nil {
 		e.t.Fatal(err)

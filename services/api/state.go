@@ -49,10 +49,6 @@ func (c *runCache) ready() error {
 	return nil
 }
 
-// kvStream is the stream behind the state bucket, named as JetStream names
-// the stream of a key-value bucket.
-const kvStream = "KV_" + events.BucketState
-
 // replacedCheckInterval is how often a watch checks that its bucket is still
 // the one it watches: a watcher does not notice the bucket being deleted
 // and re-created (a reset may do that).
@@ -138,9 +134,9 @@ func (c *runCache) watch(ctx context.Context, js jetstream.JetStream, kv jetstre
 func streamCreated(ctx context.Context, js jetstream.JetStream) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, replacedCheckInterval)
 	defer cancel()
-	st, err := js.Stream(ctx, kvStream)
+	st, err := js.Stream(ctx, events.StreamState)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("looking up stream %s: %w", kvStream, err)
+		return time.Time{}, fmt.Errorf("looking up stream %s: %w", events.StreamState, err)
 	}
 	return st.CachedInfo().Created, nil
 }

@@ -35,7 +35,7 @@ func ensureTopology(ctx context.Context, js jetstream.JetStream) (jetstream.KeyV
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		MaxMsgs:     events.PhaseHistory,
-		Duplicates:  2 * time.Minute,
+		Duplicates:  events.PhaseDuplicateWindow,
 	}}
 	for _, cfg := range streams {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
