@@ -68,6 +68,7 @@ func TestParseRunCounters(t *testing.T) {
 	c, err := ParseRunCounters(map[string]string{
 		"processed_vip": "250", "failed_vip": "2", "processed_normal": "700",
 		"first_vip": "1764248645000", "last_vip": "1764248646500",
+		"done_vip": "1764248647000",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -75,8 +76,11 @@ func TestParseRunCounters(t *testing.T) {
 	if c.Processed.VIP != 250 || c.Failed.VIP != 2 || c.Processed.Normal != 700 || c.Done(PriorityVIP) != 252 {
 		t.Errorf("counts = %+v", c)
 	}
-	if got := c.VIP.Duration(); got != 1500*time.Millisecond {
-		t.Errorf("VIP window = %v, want 1.5s", got)
+	if got := c.VIP.Duration(); got != 2*time.Second {
+		t.Errorf("VIP window = %v, want 2s (first processedAt to last write)", got)
+	}
+	if got := c.VIP.Last.Sub(*c.VIP.First); got != 1500*time.Millisecond {
+		t.Errorf("VIP processedAt span = %v, want 1.5s", got)
 	}
 	if c.Normal.First != nil || c.Normal.Duration() != 0 {
 		t.Errorf("NORMAL window = %+v, want empty", c.Normal)

@@ -23,7 +23,8 @@ func RunCountersKey(runID string) string { return "pedidos:run:" + runID }
 
 // Fields of the RunCountersKey hash, per priority ("vip" or "normal"):
 // processed_<p>, failed_<p> (counts), first_<p>, last_<p> (Unix milliseconds
-// of the earliest and latest processedAt).
+// of the earliest and latest processedAt), done_<p> (Unix milliseconds of
+// the latest batch write MongoDB acknowledged).
 func counterField(kind string, p Priority) string {
 	if p == PriorityVIP {
 		return kind + "_vip"
@@ -43,19 +44,37 @@ func FieldFirst(p Priority) string { return counterField("first", p) }
 // FieldLast is the hash field holding the latest processedAt of priority p.
 func FieldLast(p Priority) string { return counterField("last", p) }
 
-// Window is the span of processedAt of one priority; nil ends mean no order
+// FieldDone is the hash field holding when the latest write of priority p
+// was acknowledged.
+func FieldDone(p Priority) string { return counterField("done", p) }
+
+// Window is the processing window of one priority; nil times mean no order
 // of that priority was processed yet.
 type Window struct {
+	// First and Last are the earliest and latest processedAt: when a
+	// processor took the order's batch in hand. The priority audit compares
+	// these, as MongoDB stores them.
 	First *time.Time `json:"first"`
 	Last  *time.Time `json:"last"`
+	// Done is when MongoDB acknowledged the latest batch write.
+	Done *time.Time `json:"done"`
 }
 
-// Duration is Last - First, or 0 when the window is empty.
+// End is when the window's processing finished: Done, or Last if unknown.
+func (w Window) End() *time.Time {
+	if w.Done != nil {
+		return w.Done
+	}
+	return w.Last
+}
+
+// Duration is End - First, or 0 when the window is empty.
 func (w Window) Duration() time.Duration {
-	if w.First == nil || w.Last == nil {
+	end := w.End()
+	if w.First == nil || end == nil {
 		return 0
 	}
-	return w.Last.Sub(*w.First)
+	return end.Sub(*w.First)
 }
 
 // RunCounters is the decoded RunCountersKey hash.
@@ -98,7 +117,11 @@ func ParseRunCounters(h map[string]string) (RunCounters, error) {
 		if err != nil {
 			return c, err
 		}
-		w := Window{First: first, Last: last}
+		done, err := timeField(h, FieldDone(p))
+		if err != nil {
+			return c, err
+		}
+		w := Window{First: first, Last: last, Done: done}
 		if p == PriorityVIP {
 			c.Processed.VIP, c.Failed.VIP, c.VIP = processed, failed, w
 		} else {

@@ -39,7 +39,8 @@ type ProcessingWindows struct {
 	Normal ProcessingWindow `json:"normal"`
 }
 
-// ProcessingWindow spans the first to the last processedAt of one priority.
+// ProcessingWindow spans one priority's processing: from the first processedAt
+// to the last batch write MongoDB acknowledged.
 type ProcessingWindow struct {
 	Start  *Time  `json:"start"`
 	End    *Time  `json:"end"`
@@ -170,10 +171,10 @@ func window(w events.Window, count int64) ProcessingWindow {
 	if w.First != nil {
 		pw.Start = &Time{*w.First}
 	}
-	if w.Last != nil {
-		pw.End = &Time{*w.Last}
+	if end := w.End(); end != nil {
+		pw.End = &Time{*end}
 	}
-	if w.First != nil && w.Last != nil {
+	if w.First != nil && w.End() != nil {
 		pw.TimeMs = millis(w.Duration())
 	}
 	return pw

@@ -73,6 +73,7 @@ func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstrea
 	results := b.write(ctx, docs)
 	b.failExhausted(ctx, items, docs, results)
 	t := newTally(p, now)
+	t.done = time.Now()
 	for i := range items {
 		if it := &items[i]; it.doc >= 0 && results[it.doc] == nil {
 			t.add(it.order.RunID, it.reason != "")

@@ -11,10 +11,11 @@ import (
 )
 
 // tally counts the orders of one batch that reached a final state, per run.
-// A batch holds one priority and, but across runs, one processing time.
+// A batch holds one priority and one processedAt, whatever its runs.
 type tally struct {
 	priority events.Priority
-	at       time.Time
+	at       time.Time // the batch's processedAt
+	done     time.Time // when MongoDB acknowledged the batch write
 	runs     map[string]*runTally
 }
 
@@ -40,15 +41,18 @@ func (t *tally) add(runID string, failed bool) {
 
 // counterScript adds a batch to a run's counters and widens its processing
 // window, atomically. KEYS[1]: the run hash. ARGV: processed field, failed
-// field, first field, last field, processed count, failed count, time (ms).
+// field, first field, last field, done field, processed count, failed count,
+// processedAt (ms), write acknowledged at (ms).
 const counterScript = `
-if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[5]) end
-if tonumber(ARGV[6]) > 0 then redis.call('HINCRBY', KEYS[1], ARGV[2], ARGV[6]) end
-local at = tonumber(ARGV[7])
+if tonumber(ARGV[6]) > 0 then redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[6]) end
+if tonumber(ARGV[7]) > 0 then redis.call('HINCRBY', KEYS[1], ARGV[2], ARGV[7]) end
+local at = tonumber(ARGV[8])
 local first = tonumber(redis.call('HGET', KEYS[1], ARGV[3]))
-if not first or at < first then redis.call('HSET', KEYS[1], ARGV[3], ARGV[7]) end
+if not first or at < first then redis.call('HSET', KEYS[1], ARGV[3], ARGV[8]) end
 local last = tonumber(redis.call('HGET', KEYS[1], ARGV[4]))
-if not last or at > last then redis.call('HSET', KEYS[1], ARGV[4], ARGV[7]) end
+if not last or at > last then redis.call('HSET', KEYS[1], ARGV[4], ARGV[8]) end
+local done = tonumber(redis.call('HGET', KEYS[1], ARGV[5]))
+if not done or tonumber(ARGV[9]) > done then redis.call('HSET', KEYS[1], ARGV[5], ARGV[9]) end
 return 1
 `
 
@@ -85,8 +89,8 @@ func (c *counters) apply(ctx context.Context, t *tally) error {
 	p := t.priority
 	for runID, r := range t.runs {
 		err := c.script.Run(ctx, c.rdb, []string{events.RunCountersKey(runID)},
-			events.FieldProcessed(p), events.FieldFailed(p), events.FieldFirst(p), events.FieldLast(p),
-			r.processed, r.failed, t.at.UnixMilli()).Err()
+			events.FieldProcessed(p), events.FieldFailed(p), events.FieldFirst(p), events.FieldLast(p), events.FieldDone(p),
+			r.processed, r.failed, t.at.UnixMilli(), t.done.UnixMilli()).Err()
 		if err != nil {
 			return err
 		}
