@@ -20,12 +20,42 @@ const (
 const (
 	// CommandGroup is the subject prefix of every control command.
 	CommandGroup = "control.cmd"
-	// SubjectGenerate starts a run: GenerateRequest → GenerateReply.
-	SubjectGenerate = CommandGroup + "." + CommandGenerate
-	// CommandGenerate is the endpoint name of SubjectGenerate.
-	CommandGenerate = "generate"
 	// ControlService is the micro service name of the control service.
 	ControlService = "control"
+
+	// CommandGenerate starts a run: GenerateRequest → GenerateReply.
+	CommandGenerate = "generate"
+	// CommandCancel aborts the active run: CancelRequest → CancelReply.
+	CommandCancel = "cancel"
+	// CommandReset wipes every run, order, queue and counter: ResetRequest → ResetReply.
+	CommandReset = "reset"
+	// CommandPause pauses consumption on every processor: {} → QueueReply.
+	CommandPause = "pause"
+	// CommandResume resumes consumption: {} → QueueReply.
+	CommandResume = "resume"
+	// CommandRetryFailed re-queues failed orders: {} → RetryReply.
+	CommandRetryFailed = "retry-failed"
+	// CommandClean removes jobs of one state from the queue: CleanRequest → CleanReply.
+	CommandClean = "clean"
+
+	// SubjectGenerate and the others are the subjects of the commands.
+	SubjectGenerate    = CommandGroup + "." + CommandGenerate
+	SubjectCancel      = CommandGroup + "." + CommandCancel
+	SubjectReset       = CommandGroup + "." + CommandReset
+	SubjectPause       = CommandGroup + "." + CommandPause
+	SubjectResume      = CommandGroup + "." + CommandResume
+	SubjectRetryFailed = CommandGroup + "." + CommandRetryFailed
+	SubjectClean       = CommandGroup + "." + CommandClean
+)
+
+// Subjects served by every processor instance (core NATS, micro, no queue
+// group: each instance answers).
+const (
+	// ProcessorService is the micro service name of the processors.
+	ProcessorService = "processor"
+	// SubjectQuiesce asks every processor to finish or hand back the
+	// batches it holds: QuiesceRequest → QuiesceReply, one per instance.
+	SubjectQuiesce = "processor.quiesce"
 )
 
 // Streams, consumers and buckets.
@@ -48,6 +78,9 @@ const (
 	// KeyGeneration holds the Generation progress of the current run,
 	// written only by the generator.
 	KeyGeneration = "generation"
+	// KeyQueue holds the QueueState set by pause and resume, written only
+	// by control.
+	KeyQueue = "queue"
 	// StreamState is the JetStream stream behind BucketState.
 	StreamState = "KV_" + BucketState
 )

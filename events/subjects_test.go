@@ -13,6 +13,7 @@ func TestNames(t *testing.T) {
 	stream := regexp.MustCompile(`^[A-Z_]+$`)
 	durable := regexp.MustCompile(`^[a-z][a-z-]+$`)
 	bucket := regexp.MustCompile(`^[a-z_]+$`)
+	command := regexp.MustCompile(`^[a-z]+(\.[a-z-]+)+$`)
 	tests := []struct {
 		name  string
 		value string
@@ -22,6 +23,13 @@ func TestNames(t *testing.T) {
 		{"SubjectOrdersNormal", SubjectOrdersNormal, subject},
 		{"SubjectPhase", SubjectPhase, subject},
 		{"SubjectGenerate", SubjectGenerate, subject},
+		{"SubjectCancel", SubjectCancel, subject},
+		{"SubjectReset", SubjectReset, subject},
+		{"SubjectPause", SubjectPause, subject},
+		{"SubjectResume", SubjectResume, subject},
+		{"SubjectRetryFailed", SubjectRetryFailed, command},
+		{"SubjectClean", SubjectClean, subject},
+		{"SubjectQuiesce", SubjectQuiesce, subject},
 		{"StreamOrders", StreamOrders, stream},
 		{"StreamControl", StreamControl, stream},
 		{"ConsumerVIP", ConsumerVIP, durable},
@@ -29,6 +37,7 @@ func TestNames(t *testing.T) {
 		{"BucketState", BucketState, bucket},
 		{"KeyRun", KeyRun, bucket},
 		{"KeyGeneration", KeyGeneration, bucket},
+		{"KeyQueue", KeyQueue, bucket},
 	}
 	seen := map[string]string{}
 	for _, tt := range tests {
@@ -65,6 +74,20 @@ func TestOrderRouting(t *testing.T) {
 		}
 		if got := OrderConsumer(p); got != tt.consumer {
 			t.Errorf("OrderConsumer(%s) = %s, want %s", p, got, tt.consumer)
+		}
+	}
+}
+
+func TestBullKeys(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		BullKey(BullWait):                               "bull:orders:wait",
+		BullKey(BullMetaPaused):                         "bull:orders:meta-paused",
+		BullKey("7c9e6679-7425-40de-944b-e07fc1f90ae7"): "bull:orders:7c9e6679-7425-40de-944b-e07fc1f90ae7",
+	}
+	for got, want := range tests {
+		if got != want {
+			t.Errorf("key = %q, want %q", got, want)
 		}
 	}
 }
