@@ -44,13 +44,29 @@ type item struct {
 	// doc is the index of the order's document in the batch write, or -1
 	// when the message is too broken to store.
 	doc int
+	// outcome is what happens to the message once the batch is written.
+	outcome outcome
 }
 
+// outcome is how a message is settled with JetStream.
+type outcome int
+
+const (
+	// ack: the order is in MongoDB (written now or earlier) as processed.
+	ack outcome = iota
+	// term: the order is in MongoDB as failed, or cannot be stored at all.
+	term
+	// retry: MongoDB did not take it; it is redelivered after a delay.
+	retry
+)
+
 // batcher writes batches of delivered orders to MongoDB, counts them in
-// Redis, and settles each message with JetStream.
+// Redis, keeps the Bull view of the queue, and settles each message with
+// JetStream.
 type batcher struct {
 	orders      *mongo.Collection
 	counters    *counters
+	jobs        *jobs // nil when the Bull view is off
 	maxAttempts int
 	log         *slog.Logger
 }
@@ -60,6 +76,10 @@ type batcher struct {
 // acknowledged its write.
 func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstream.Msg) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	activated, err := b.jobs.activate(ctx, len(msgs))
+	if err != nil {
+		b.log.Warn("updating the Bull view", "orders", len(msgs), "err", err)
+	}
 	items := make([]item, len(msgs))
 	docs := make([]any, 0, len(msgs))
 	for i, m := range msgs {
@@ -75,7 +95,9 @@ func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstrea
 	t := newTally(p, now)
 	t.done = time.Now()
 	for i := range items {
-		if it := &items[i]; it.doc >= 0 && results[it.doc] == nil {
+		it := &items[i]
+		it.outcome = outcomeOf(it, results)
+		if it.doc >= 0 && results[it.doc] == nil {
 			t.add(it.order.RunID, it.reason != "")
 		}
 	}
@@ -84,9 +106,26 @@ func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstrea
 		// reconciles the counters from MongoDB when they fall short.
 		b.log.Error("counting processed orders", "priority", p, "orders", len(msgs), "err", err)
 	}
+	if err := b.jobs.finish(ctx, items, activated, now, t.done); err != nil {
+		b.log.Warn("updating the Bull view", "orders", len(msgs), "err", err)
+	}
 	for i := range items {
 		b.settle(ctx, &items[i], results)
 	}
+}
+
+// outcomeOf decides how a message is settled once its batch is written.
+func outcomeOf(it *item, results []error) outcome {
+	switch {
+	case it.doc < 0:
+		return term
+	case results[it.doc] == nil || errors.Is(results[it.doc], errAlreadyWritten):
+		if it.reason != "" {
+			return term
+		}
+		return ack
+	}
+	return retry
 }
 
 // prepare decodes and validates one delivered message.
@@ -188,28 +227,25 @@ func (b *batcher) failExhausted(ctx context.Context, items []item, docs []any, r
 	}
 }
 
-// settle acks, terminates or nak's one message according to its outcome.
+// settle acks, terminates or nak's one message as its outcome says.
 func (b *batcher) settle(ctx context.Context, it *item, results []error) {
 	var err error
-	switch {
-	case it.doc < 0:
-		b.log.Error("dropping undecodable order", "subject", it.msg.Subject(), "reason", it.reason)
-		err = it.msg.TermWithReason(it.reason)
-	case results[it.doc] == nil || errors.Is(results[it.doc], errAlreadyWritten):
-		if it.reason != "" {
-			err = it.msg.TermWithReason(it.reason)
-		} else {
-			err = it.msg.Ack()
+	switch it.outcome {
+	case ack:
+		err = it.msg.Ack()
+	case term:
+		if it.doc < 0 {
+			b.log.Error("dropping undecodable order", "subject", it.msg.Subject(), "reason", it.reason)
 		}
-	default:
-		werr := results[it.doc]
+		err = it.msg.TermWithReason(it.reason)
+	case retry:
 		delay := backoff(it.attempts)
 		level := slog.LevelWarn
 		if it.attempts >= b.maxAttempts {
 			level = slog.LevelError
 		}
 		b.log.Log(ctx, level, "order not written; will retry", "order_id", it.order.ID,
-			"attempts", it.attempts, "retry_in", delay, "err", werr)
+			"attempts", it.attempts, "retry_in", delay, "err", results[it.doc])
 		err = it.msg.NakWithDelay(delay)
 	}
 	if err != nil {

@@ -24,6 +24,12 @@ type Config struct {
 	// MaxAttempts is how many deliveries an order gets before it is
 	// recorded as failed (ORDERS_MAX_ATTEMPTS).
 	MaxAttempts int
+	// BullState keeps the Bull 4 view of the queue in Redis (BULL_STATE).
+	BullState bool
+	// KeepCompleted and KeepFailed bound the completed and failed jobs the
+	// Bull view keeps, newest first (BULL_KEEP_COMPLETED, BULL_KEEP_FAILED).
+	KeepCompleted int
+	KeepFailed    int
 	// FetchWait bounds how long one fetch waits for a full batch.
 	FetchWait time.Duration
 	// ShutdownTimeout bounds how long in-flight batches may take to finish
@@ -39,6 +45,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		NATSURL:         getenv("NATS_URL"),
 		MongoURI:        getenv("MONGO_URI"),
 		RedisURL:        redisURL(getenv),
+		BullState:       true,
 		FetchWait:       250 * time.Millisecond,
 		ShutdownTimeout: 10 * time.Second,
 	}
@@ -56,6 +63,31 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		{"ORDERS_QUEUE_CONCURRENCY", &cfg.Concurrency, 25, 1024},
 		{"ORDERS_BATCH_SIZE", &cfg.BatchSize, 1000, 10000},
 		{"ORDERS_MAX_ATTEMPTS", &cfg.MaxAttempts, 5, 100},
+	}
+	keeps := []struct {
+		name string
+		dst  *int
+		def  int
+	}{
+		{"BULL_KEEP_COMPLETED", &cfg.KeepCompleted, 1000},
+		{"BULL_KEEP_FAILED", &cfg.KeepFailed, 10000},
+	}
+	for _, v := range keeps {
+		*v.dst = v.def
+		if s := getenv(v.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 || n > 10_000_000 {
+				return cfg, fmt.Errorf("%s=%q: want an integer in [0, 10000000]", v.name, s)
+			}
+			*v.dst = n
+		}
+	}
+	switch s := getenv("BULL_STATE"); s {
+	case "", "true", "1":
+	case "false", "0":
+		cfg.BullState = false
+	default:
+		return cfg, fmt.Errorf("BULL_STATE=%q: want true or false", s)
 	}
 	for _, v := range ints {
 		*v.dst = v.def
@@ -96,6 +128,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("concurrency", c.Concurrency),
 		slog.Int("batch_size", c.BatchSize),
 		slog.Int("max_attempts", c.MaxAttempts),
+		slog.Bool("bull_state", c.BullState),
+		slog.Int("keep_completed", c.KeepCompleted),
+		slog.Int("keep_failed", c.KeepFailed),
 	)
 }
 

@@ -20,6 +20,7 @@ type consumer struct {
 	priority  events.Priority
 	cons      jetstream.Consumer
 	batcher   *batcher
+	gate      *gate
 	workers   int
 	batchSize int
 	fetchWait time.Duration
@@ -40,6 +41,7 @@ func (c *consumer) loop(ctx, work context.Context) {
 	msgs := make([]jetstream.Msg, 0, c.batchSize)
 	failures := 0
 	for ctx.Err() == nil {
+		epoch := c.gate.epoch.Load()
 		batch, err := c.cons.Fetch(c.batchSize, jetstream.FetchMaxWait(c.fetchWait))
 		if err == nil {
 			msgs = msgs[:0]
@@ -49,7 +51,7 @@ func (c *consumer) loop(ctx, work context.Context) {
 			err = batch.Error()
 		}
 		if len(msgs) > 0 {
-			c.handle(work, msgs)
+			c.handle(work, epoch, msgs)
 			msgs = msgs[:0]
 		}
 		if err == nil {
@@ -67,9 +69,16 @@ func (c *consumer) loop(ctx, work context.Context) {
 	}
 }
 
-// handle processes one batch; a panic nak's the batch instead of killing
-// the process.
-func (c *consumer) handle(ctx context.Context, msgs []jetstream.Msg) {
+// handle processes one batch fetched at epoch, or hands it back if a quiesce
+// came since. A panic nak's the batch instead of killing the process.
+func (c *consumer) handle(ctx context.Context, epoch uint64, msgs []jetstream.Msg) {
+	if !c.gate.enter(epoch) {
+		for _, m := range msgs {
+			_ = m.Nak()
+		}
+		return
+	}
+	defer c.gate.leave()
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("panic processing batch; redelivering it", "priority", c.priority,

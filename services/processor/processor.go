@@ -16,12 +16,16 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/pedidos/pedidos/events"
 )
+
+// Version is reported by the processor micro service.
+const Version = "0.1.0"
 
 // Run processes orders until ctx is cancelled, then stops fetching and lets
 // the batches in flight finish, for up to cfg.ShutdownTimeout.
@@ -57,6 +61,22 @@ func Run(ctx context.Context, cfg Config) error {
 		maxAttempts: cfg.MaxAttempts,
 		log:         log,
 	}
+	if cfg.BullState {
+		b.jobs = newJobs(rdb, cfg.KeepCompleted, cfg.KeepFailed)
+	}
+	g := &gate{}
+	svc, err := micro.AddService(nc, micro.Config{
+		Name:        events.ProcessorService,
+		Version:     Version,
+		Description: "Writes orders to MongoDB; answers quiesce.",
+	})
+	if err != nil {
+		return fmt.Errorf("starting the processor micro service: %w", err)
+	}
+	defer func() { _ = svc.Stop() }()
+	if err := serveQuiesce(svc, g, svc.Info().ID, log); err != nil {
+		return fmt.Errorf("serving quiesce: %w", err)
+	}
 	var consumers []*consumer
 	for _, p := range [...]events.Priority{events.PriorityVIP, events.PriorityNormal} {
 		cons, err := waitConsumer(ctx, js, events.OrderConsumer(p), log)
@@ -67,7 +87,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		consumers = append(consumers, &consumer{
-			priority: p, cons: cons, batcher: b, workers: cfg.Concurrency,
+			priority: p, cons: cons, batcher: b, gate: g, workers: cfg.Concurrency,
 			batchSize: cfg.BatchSize, fetchWait: cfg.FetchWait, log: log,
 		})
 	}

@@ -68,7 +68,7 @@ func newEnv(t *testing.T, normalPaused bool) *env {
 	return &env{
 		cfg: Config{
 			NATSURL: stack.NATSURL, MongoURI: stack.MongoURI, RedisURL: stack.RedisURL,
-			Concurrency: 3, BatchSize: 100, MaxAttempts: 3,
+			Concurrency: 3, BatchSize: 100, MaxAttempts: 3, BullState: true, KeepCompleted: 1000, KeepFailed: 1000,
 			FetchWait: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		},
@@ -292,5 +292,67 @@ func waitFor(t testing.TB, timeout time.Duration, cond func() bool) {
 			t.Fatalf("condition still false after %v", timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestProcessorKeepsTheBullView(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	e.cfg.KeepCompleted = 50
+	orders := makeOrders("run-e", 300, func(i int) events.Tier { return events.Tiers[i%4] })
+	orders[7].Valor = -1 // fails
+	// The generator adds each job (hash and wait entry) before publishing it.
+	ctx := t.Context()
+	for _, o := range orders {
+		must(t, e.rdb.HSet(ctx, events.BullKey(o.ID), events.BullFieldName, events.BullJobName,
+			events.BullFieldData, o.AppendJSON(nil), events.BullFieldTimestamp, o.CreatedAt.UnixMilli(),
+			events.BullFieldDelay, 0).Err())
+		must(t, e.rdb.LPush(ctx, events.BullKey(events.BullWait), o.ID).Err())
+	}
+	e.publishOrders(t, orders)
+	e.start(t)
+	e.counters(t, "run-e", 300)
+	e.waitEmpty(t)
+
+	lens := func(key string) int64 {
+		n, err := e.rdb.LLen(ctx, events.BullKey(key)).Result()
+		must(t, err)
+		return n
+	}
+	cards := func(key string) int64 {
+		n, err := e.rdb.ZCard(ctx, events.BullKey(key)).Result()
+		must(t, err)
+		return n
+	}
+	waitFor(t, 10*time.Second, func() bool { return lens(events.BullActive) == 0 })
+	if w := lens(events.BullWait); w != 0 {
+		t.Errorf("wait holds %d jobs after every order was processed", w)
+	}
+	if c, f := cards(events.BullCompleted), cards(events.BullFailed); c != 50 || f != 1 {
+		t.Errorf("completed %d, failed %d; want the newest 50 kept and 1 failed", c, f)
+	}
+	failed, err := e.rdb.HGetAll(ctx, events.BullKey(orders[7].ID)).Result()
+	must(t, err)
+	if failed[events.BullFieldFailedReason] == "" || failed[events.BullFieldFinishedOn] == "" {
+		t.Errorf("failed job hash = %v; want a failedReason and finishedOn", failed)
+	}
+	kept, err := e.rdb.ZRange(ctx, events.BullKey(events.BullCompleted), 0, -1).Result()
+	must(t, err)
+	for _, id := range kept {
+		h, err := e.rdb.HGetAll(ctx, events.BullKey(id)).Result()
+		must(t, err)
+		var o events.Order
+		if err := events.DecodeOrder([]byte(h[events.BullFieldData]), &o); err != nil || o.ID != id {
+			t.Fatalf("completed job %s: data %q does not decode to its order (%v)", id, h[events.BullFieldData], err)
+		}
+		if h[events.BullFieldProcessedOn] == "" || h[events.BullFieldAttemptsMade] != "1" {
+			t.Fatalf("completed job %s hash = %v", id, h)
+		}
+	}
+	// Trimmed jobs leave no hash behind: 300 jobs, 50 + 1 kept.
+	keys, err := e.rdb.Keys(ctx, events.BullKey("run-e-*")).Result()
+	must(t, err)
+	if len(keys) != 51 {
+		t.Errorf("%d job hashes left, want 51", len(keys))
 	}
 }
