@@ -11,6 +11,12 @@ import (
 type Config struct {
 	// NATSURL is the NATS server to publish to (NATS_URL).
 	NATSURL string
+	// RedisURL is the Redis server of the Bull view (REDIS_URL or
+	// REDIS_HOST/REDIS_PORT).
+	RedisURL string
+	// BullState adds every order to the Bull 4 view of the queue in Redis
+	// (BULL_STATE).
+	BullState bool
 	// PublishWindow bounds the asynchronous publishes awaiting their
 	// JetStream ack (GENERATOR_PUBLISH_WINDOW).
 	PublishWindow int
@@ -20,7 +26,7 @@ type Config struct {
 
 // ConfigFromEnv reads the generator's configuration from the environment.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{NATSURL: getenv("NATS_URL"), PublishWindow: 8192}
+	cfg := Config{NATSURL: getenv("NATS_URL"), RedisURL: redisURL(getenv), BullState: true, PublishWindow: 8192}
 	if cfg.NATSURL == "" {
 		cfg.NATSURL = "nats://127.0.0.1:4222"
 	}
@@ -31,13 +37,37 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.PublishWindow = n
 	}
+	switch s := getenv("BULL_STATE"); s {
+	case "", "true", "1":
+	case "false", "0":
+		cfg.BullState = false
+	default:
+		return cfg, fmt.Errorf("BULL_STATE=%q: want true or false", s)
+	}
 	return cfg, nil
+}
+
+// redisURL returns REDIS_URL, or a URL built from REDIS_HOST and REDIS_PORT.
+func redisURL(getenv func(string) string) string {
+	if u := getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	host, port := getenv("REDIS_HOST"), getenv("REDIS_PORT")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if port == "" {
+		port = "6379"
+	}
+	return "redis://" + host + ":" + port
 }
 
 // LogValue logs the configuration without secrets.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("nats_url", redactURL(c.NATSURL)),
+		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.Bool("bull_state", c.BullState),
 		slog.Int("publish_window", c.PublishWindow),
 	)
 }

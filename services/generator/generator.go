@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pedidos/pedidos/events"
 )
@@ -36,11 +37,21 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	var bull *jobs
+	if cfg.BullState {
+		ropts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("parsing redis url %s: %w", redactURL(cfg.RedisURL), err)
+		}
+		rdb := redis.NewClient(ropts)
+		defer func() { _ = rdb.Close() }()
+		bull = newJobs(rdb)
+	}
 	kv, err := waitBucket(ctx, pub.js, log)
 	if err != nil {
 		return err
 	}
-	g := &generator{kv: kv, pub: pub, log: log}
+	g := &generator{kv: kv, pub: pub, jobs: bull, log: log}
 	log.Info("generator ready")
 	return g.watch(ctx)
 }
@@ -70,9 +81,10 @@ func waitBucket(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (
 }
 
 type generator struct {
-	kv  jetstream.KeyValue
-	pub *publisher
-	log *slog.Logger
+	kv   jetstream.KeyValue
+	pub  *publisher
+	jobs *jobs // nil when the Bull view is off
+	log  *slog.Logger
 }
 
 // watch follows the run key and keeps exactly one generation going while the

@@ -57,10 +57,10 @@ func (p *publisher) takeFailed() ([]*nats.Msg, []error) {
 	return msgs, errs
 }
 
-// publishChunk publishes orders (encoded into arena) and waits for every ack,
-// retrying refused messages. arena is overwritten; it must not be reused before
-// publishChunk returns.
-func (p *publisher) publishChunk(ctx context.Context, orders []events.Order, arena []byte) ([]byte, error) {
+// encode builds the messages of a chunk of orders, their payloads encoded
+// into arena, which it returns (grown if needed). The messages refer into
+// arena: it must not be reused before they are published.
+func encode(orders []events.Order, arena []byte) ([]*nats.Msg, []byte) {
 	arena = arena[:0]
 	msgs := make([]*nats.Msg, len(orders))
 	for i := range orders {
@@ -72,20 +72,26 @@ func (p *publisher) publishChunk(ctx context.Context, orders []events.Order, are
 			Header:  nats.Header{events.HeaderMsgID: []string{orders[i].ID}},
 		}
 	}
+	return msgs, arena
+}
+
+// publishChunk publishes msgs and waits for every ack, retrying the ones
+// JetStream refused or did not acknowledge in time.
+func (p *publisher) publishChunk(ctx context.Context, msgs []*nats.Msg) error {
 	for attempt := 1; ; attempt++ {
 		if err := p.publishAll(ctx, msgs); err != nil {
-			return arena, err
+			return err
 		}
 		failed, errs := p.takeFailed()
 		if len(failed) == 0 {
-			return arena, nil
+			return nil
 		}
 		if attempt == publishAttempts {
-			return arena, fmt.Errorf("publishing %d orders after %d attempts: %w", len(failed), attempt, errs[0])
+			return fmt.Errorf("publishing %d orders after %d attempts: %w", len(failed), attempt, errs[0])
 		}
 		select {
 		case <-ctx.Done():
-			return arena, ctx.Err()
+			return ctx.Err()
 		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
 		}
 		msgs = failed

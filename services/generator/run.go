@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pedidos/pedidos/events"
@@ -50,7 +51,14 @@ func (g *generator) publishRun(ctx context.Context, run events.Run) (events.Gene
 		first := int64(c) * int64(prog.ChunkSize)
 		n := int(min(int64(prog.ChunkSize), prog.Quantity-first))
 		orders = src.fill(orders, first, n, time.Now())
-		if arena, err = g.pub.publishChunk(ctx, orders, arena); err != nil {
+		var msgs []*nats.Msg
+		msgs, arena = encode(orders, arena)
+		// The jobs exist in the Bull view before their orders can be
+		// processed, so a processor always finds the job it finishes.
+		if err := g.jobs.add(ctx, orders, msgs); err != nil {
+			return prog, fmt.Errorf("adding chunk %d to the Bull view: %w", c, err)
+		}
+		if err := g.pub.publishChunk(ctx, msgs); err != nil {
 			return prog, fmt.Errorf("publishing chunk %d: %w", c, err)
 		}
 		for i := range orders {

@@ -18,6 +18,10 @@ type Config struct {
 	// Concurrency is the number of batches in flight per priority
 	// (ORDERS_QUEUE_CONCURRENCY).
 	Concurrency int
+	// Writers bounds the batches written to MongoDB at once
+	// (MONGO_WRITE_CONCURRENCY); the others wait, fetched, and can still be
+	// handed back when control quiesces the processors.
+	Writers int
 	// BatchSize is the most orders fetched, written and acked together
 	// (ORDERS_BATCH_SIZE).
 	BatchSize int
@@ -62,6 +66,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}{
 		{"ORDERS_QUEUE_CONCURRENCY", &cfg.Concurrency, 25, 1024},
 		{"ORDERS_BATCH_SIZE", &cfg.BatchSize, 1000, 10000},
+		{"MONGO_WRITE_CONCURRENCY", &cfg.Writers, 4, 256},
 		{"ORDERS_MAX_ATTEMPTS", &cfg.MaxAttempts, 5, 100},
 	}
 	keeps := []struct {
@@ -127,6 +132,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.Int("concurrency", c.Concurrency),
 		slog.Int("batch_size", c.BatchSize),
+		slog.Int("writers", c.Writers),
 		slog.Int("max_attempts", c.MaxAttempts),
 		slog.Bool("bull_state", c.BullState),
 		slog.Int("keep_completed", c.KeepCompleted),

@@ -72,7 +72,7 @@ func (c *consumer) loop(ctx, work context.Context) {
 // handle processes one batch fetched at epoch, or hands it back if a quiesce
 // came since. A panic nak's the batch instead of killing the process.
 func (c *consumer) handle(ctx context.Context, epoch uint64, msgs []jetstream.Msg) {
-	if !c.gate.enter(epoch) {
+	if !c.gate.enter(ctx, epoch) {
 		for _, m := range msgs {
 			_ = m.Nak()
 		}

@@ -64,7 +64,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.BullState {
 		b.jobs = newJobs(rdb, cfg.KeepCompleted, cfg.KeepFailed)
 	}
-	g := &gate{}
+	g := newGate(cfg.Writers)
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        events.ProcessorService,
 		Version:     Version,

@@ -68,7 +68,7 @@ func newEnv(t *testing.T, normalPaused bool) *env {
 	return &env{
 		cfg: Config{
 			NATSURL: stack.NATSURL, MongoURI: stack.MongoURI, RedisURL: stack.RedisURL,
-			Concurrency: 3, BatchSize: 100, MaxAttempts: 3, BullState: true, KeepCompleted: 1000, KeepFailed: 1000,
+			Concurrency: 3, Writers: 2, BatchSize: 100, MaxAttempts: 3, BullState: true, KeepCompleted: 1000, KeepFailed: 1000,
 			FetchWait: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		},

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"sync"
@@ -11,39 +12,56 @@ import (
 	"github.com/pedidos/pedidos/events"
 )
 
-// gate lets control stop every processor at a precise moment. Control first
-// pauses the consumers, so nothing new is delivered; then it asks every
-// processor to quiesce. Quiesce waits for the batches being handled to
-// finish, and bumps the epoch: a batch fetched before that (delivered before
-// the pause, not yet handled) is handed back to JetStream instead of being
-// processed. When every processor answered, no order is being processed,
-// and none will be until the consumers resume.
+// gate bounds the batches a processor writes at once and lets control stop
+// every processor at a precise moment.
+//
+// A fetched batch waits for one of a few write slots: FerretDB and MongoDB
+// gain nothing from more concurrent writers, and a batch that has not
+// started writing can still be handed back. To stop the processors, control
+// first pauses the consumers, so nothing new is delivered, then asks every
+// processor to quiesce. Quiesce waits for the batches being written to
+// finish (written, counted and settled) and bumps the epoch: a batch fetched
+// before that is handed back to JetStream instead of being written. When every
+// processor answered, no order is being processed, and none will be until
+// the consumers resume.
 type gate struct {
-	mu       sync.RWMutex // held for reading while a batch is handled
+	slots    chan struct{}
+	mu       sync.RWMutex // held for reading while a batch is written
 	epoch    atomic.Uint64
 	inFlight atomic.Int64
 }
 
-// enter starts handling a batch fetched at epoch fetched. It returns false,
-// without entering, if a quiesce happened since: the batch must be handed
-// back.
-func (g *gate) enter(fetched uint64) bool {
+func newGate(writers int) *gate {
+	return &gate{slots: make(chan struct{}, writers)}
+}
+
+// enter waits for a write slot for a batch fetched at epoch fetched. It
+// returns false, without entering, if a quiesce happened since or ctx ended:
+// the batch must be handed back.
+func (g *gate) enter(ctx context.Context, fetched uint64) bool {
+	select {
+	case g.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
 	g.mu.RLock()
 	if g.epoch.Load() != fetched {
 		g.mu.RUnlock()
+		<-g.slots
 		return false
 	}
 	g.inFlight.Add(1)
 	return true
 }
 
-// leave ends handling a batch.
+// leave ends a batch's write.
 func (g *gate) leave() {
 	g.inFlight.Add(-1)
 	g.mu.RUnlock()
+	<-g.slots
 }
 
-// quiesce waits for the batches being handled and returns how many there were.
+// quiesce waits for the batches being written and returns how many there were.
 func (g *gate) quiesce() int {
 	waited := g.inFlight.Load()
 	g.mu.Lock()
