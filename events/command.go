@@ -105,6 +105,17 @@ type QuiesceReply struct {
 	Finished int `json:"finished"`
 }
 
+// StopRequest asks the generator to stop publishing run RunID.
+type StopRequest struct {
+	RunID string `json:"runId"`
+}
+
+// StopReply answers a StopRequest once no publish of the run is in flight.
+type StopReply struct {
+	// Stopped says whether the generator was publishing the run.
+	Stopped bool `json:"stopped"`
+}
+
 // CommandError is how a control command says no. Status is the HTTP status
 // the api answers with; it travels as the micro service error code.
 type CommandError struct {

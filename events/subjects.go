@@ -56,6 +56,12 @@ const (
 	// SubjectQuiesce asks every processor to finish or hand back the
 	// batches it holds: QuiesceRequest → QuiesceReply, one per instance.
 	SubjectQuiesce = "processor.quiesce"
+
+	// GeneratorService is the micro service name of the generator.
+	GeneratorService = "generator"
+	// SubjectGeneratorStop asks the generator to stop publishing a run and
+	// answer once nothing of it is in flight: StopRequest → StopReply.
+	SubjectGeneratorStop = "generator.stop"
 )
 
 // Streams, consumers and buckets.

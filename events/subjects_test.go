@@ -30,6 +30,7 @@ func TestNames(t *testing.T) {
 		{"SubjectRetryFailed", SubjectRetryFailed, command},
 		{"SubjectClean", SubjectClean, subject},
 		{"SubjectQuiesce", SubjectQuiesce, subject},
+		{"SubjectGeneratorStop", SubjectGeneratorStop, subject},
 		{"StreamOrders", StreamOrders, stream},
 		{"StreamControl", StreamControl, stream},
 		{"ConsumerVIP", ConsumerVIP, durable},

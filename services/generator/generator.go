@@ -12,14 +12,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pedidos/pedidos/events"
 )
+
+// Version is reported by the generator micro service.
+const Version = "0.1.0"
 
 // Run connects to NATS and generates every run control starts, until ctx is
 // cancelled.
@@ -52,6 +57,19 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	g := &generator{kv: kv, pub: pub, jobs: bull, log: log}
+	svc, err := micro.AddService(nc, micro.Config{
+		Name:        events.GeneratorService,
+		Version:     Version,
+		Description: "Builds and publishes the orders of a run.",
+	})
+	if err != nil {
+		return fmt.Errorf("starting the generator micro service: %w", err)
+	}
+	defer func() { _ = svc.Stop() }()
+	err = svc.AddEndpoint("stop", micro.HandlerFunc(g.serveStop), micro.WithEndpointSubject(events.SubjectGeneratorStop))
+	if err != nil {
+		return fmt.Errorf("serving stop: %w", err)
+	}
 	log.Info("generator ready")
 	return g.watch(ctx)
 }
@@ -85,6 +103,9 @@ type generator struct {
 	pub  *publisher
 	jobs *jobs // nil when the Bull view is off
 	log  *slog.Logger
+
+	mu      sync.Mutex
+	current *job // the generation going on, if any
 }
 
 // watch follows the run key and keeps exactly one generation going while the
@@ -95,9 +116,7 @@ func (g *generator) watch(ctx context.Context) error {
 		return fmt.Errorf("watching %s: %w", events.KeyRun, err)
 	}
 	defer func() { _ = w.Stop() }()
-
-	var current *job
-	defer func() { current.stop() }()
+	defer g.stop("")
 	for {
 		var entry jetstream.KeyValueEntry
 		select {
@@ -113,15 +132,36 @@ func (g *generator) watch(ctx context.Context) error {
 			g.log.Error("ignoring unreadable run state", "err", err)
 			continue
 		}
-		if run.Phase == events.PhaseGenerating && current != nil && current.runID == run.ID {
-			continue
-		}
-		current.stop()
-		current = nil
-		if run.Phase == events.PhaseGenerating {
-			current = g.start(ctx, run)
-		}
+		g.follow(ctx, run)
 	}
+}
+
+// follow starts generating run if it is GENERATING and not already being
+// generated, and stops any other generation.
+func (g *generator) follow(ctx context.Context, run events.Run) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if run.Phase == events.PhaseGenerating && g.current != nil && g.current.runID == run.ID {
+		return
+	}
+	g.current.stop()
+	g.current = nil
+	if run.Phase == events.PhaseGenerating {
+		g.current = g.start(ctx, run)
+	}
+}
+
+// stop stops the generation of runID ("" for any) and reports whether one
+// was going. When it returns, every publish of that generation is settled.
+func (g *generator) stop(runID string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.current == nil || (runID != "" && g.current.runID != runID) {
+		return false
+	}
+	g.current.stop()
+	g.current = nil
+	return true
 }
 
 // job is one run's generation in progress.
@@ -140,6 +180,22 @@ func (g *generator) start(ctx context.Context, run events.Run) *job {
 		g.generate(ctx, run)
 	}()
 	return j
+}
+
+// serveStop answers control's stop request for a run.
+func (g *generator) serveStop(req micro.Request) {
+	var in events.StopRequest
+	if err := json.Unmarshal(req.Data(), &in); err != nil || in.RunID == "" {
+		_ = req.Error("400", "want a StopRequest with a runId", nil)
+		return
+	}
+	stopped := g.stop(in.RunID)
+	if stopped {
+		g.log.Info("generation stopped on request", "run_id", in.RunID)
+	}
+	if err := req.RespondJSON(events.StopReply{Stopped: stopped}); err != nil {
+		g.log.Warn("answering stop", "err", err)
+	}
 }
 
 // stop cancels the generation and waits for it to return; a nil job is a no-op.

@@ -98,20 +98,32 @@ func (p *publisher) publishChunk(ctx context.Context, msgs []*nats.Msg) error {
 	}
 }
 
-// publishAll publishes msgs and waits until no publish is pending.
+// settleTimeout bounds how long a stopped generation waits for the acks of
+// the publishes it already sent.
+const settleTimeout = 5 * time.Second
+
+// publishAll publishes msgs and waits until no publish is pending. When ctx
+// ends it stops publishing but still waits, up to settleTimeout, for the
+// publishes already sent: whoever stopped it may purge the stream next.
 func (p *publisher) publishAll(ctx context.Context, msgs []*nats.Msg) error {
 	for i, m := range msgs {
-		if i%1024 == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		if i%256 == 0 && ctx.Err() != nil {
+			break
 		}
 		if _, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(10*time.Second)); err != nil {
 			p.onError(p.js, m, err)
 		}
 	}
+	if ctx.Err() == nil {
+		select {
+		case <-p.js.PublishAsyncComplete():
+			return nil
+		case <-ctx.Done():
+		}
+	}
 	select {
 	case <-p.js.PublishAsyncComplete():
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-time.After(settleTimeout):
 	}
+	return ctx.Err()
 }
