@@ -10,19 +10,61 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/pedidos/pedidos/events"
 )
 
-// commands answers the requests of the control micro service.
+// commands answers the requests of the control micro service. Every command
+// that changes the run holds the machine's lock, so it sees and leaves the
+// run between two steps of the phase machine.
 type commands struct {
-	js      jetstream.JetStream
-	state   state
-	machine *machine
-	cfg     Config
-	log     *slog.Logger
+	m   *machine
+	cfg Config
+	log *slog.Logger
+}
+
+// endpoint adapts a typed command to a micro handler: it decodes the
+// request, runs the command and answers its result or its error.
+func endpoint[Req, Reply any](ctx context.Context, c *commands, run func(context.Context, Req) (Reply, error)) micro.Handler {
+	return micro.HandlerFunc(func(req micro.Request) {
+		var in Req
+		if len(req.Data()) > 0 {
+			if err := json.Unmarshal(req.Data(), &in); err != nil {
+				c.respondError(req, &events.CommandError{Status: http.StatusBadRequest,
+					Message: fmt.Sprintf("request is not a %T: %v", in, err)})
+				return
+			}
+		}
+		out, err := run(ctx, in)
+		if err != nil {
+			c.respondError(req, err)
+			return
+		}
+		if err := req.RespondJSON(out); err != nil {
+			c.log.Warn("answering command", "subject", req.Subject(), "err", err)
+		}
+	})
+}
+
+// register adds every command to the service.
+func (c *commands) register(ctx context.Context, svc micro.Service) error {
+	group := svc.AddGroup(events.CommandGroup)
+	handlers := map[string]micro.Handler{
+		events.CommandGenerate:    endpoint(ctx, c, c.generate),
+		events.CommandCancel:      endpoint(ctx, c, c.cancel),
+		events.CommandReset:       endpoint(ctx, c, c.reset),
+		events.CommandPause:       endpoint(ctx, c, c.pause),
+		events.CommandResume:      endpoint(ctx, c, c.resume),
+		events.CommandRetryFailed: endpoint(ctx, c, c.retryFailed),
+		events.CommandClean:       endpoint(ctx, c, c.clean),
+	}
+	for name, h := range handlers {
+		if err := group.AddEndpoint(name, h); err != nil {
+			return fmt.Errorf("adding endpoint %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // respondError answers req with err, as a CommandError when it is one and as
@@ -38,78 +80,70 @@ func (c *commands) respondError(req micro.Request, err error) {
 	}
 }
 
-func (c *commands) respond(req micro.Request, v any) {
-	if err := req.RespondJSON(v); err != nil {
-		c.log.Warn("answering command", "subject", req.Subject(), "err", err)
-	}
-}
-
 // generate starts a run unless one is active. The check and the start are
 // one compare-and-set on the run state, so of two concurrent requests, from
 // any number of api or control instances, exactly one starts a run.
-func (c *commands) generate(ctx context.Context, req micro.Request) {
-	var in events.GenerateRequest
-	if err := json.Unmarshal(req.Data(), &in); err != nil {
-		c.respondError(req, &events.CommandError{Status: http.StatusBadRequest, Message: "request is not a GenerateRequest: " + err.Error()})
-		return
-	}
-	run, err := c.start(ctx, in.Quantity)
-	if err != nil {
-		c.respondError(req, err)
-		return
-	}
-	c.respond(req, events.GenerateReply{RunID: run.ID, Phase: run.Phase, Quantity: run.Quantity})
-}
-
-func (c *commands) start(ctx context.Context, quantity int64) (events.Run, error) {
-	if quantity < 1 || quantity > c.cfg.MaxOrders {
-		return events.Run{}, &events.CommandError{Status: http.StatusBadRequest,
+func (c *commands) generate(ctx context.Context, in events.GenerateRequest) (events.GenerateReply, error) {
+	if in.Quantity < 1 || in.Quantity > c.cfg.MaxOrders {
+		return events.GenerateReply{}, &events.CommandError{Status: http.StatusBadRequest,
 			Message: fmt.Sprintf("quantity must be an integer between 1 and %d", c.cfg.MaxOrders)}
 	}
-	current, rev, err := c.state.run(ctx)
+	m := c.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	current, rev, err := m.state.run(ctx)
 	if err != nil {
-		return events.Run{}, err
+		return events.GenerateReply{}, err
 	}
 	if current.Phase.Active() {
-		return events.Run{}, activeError(current)
+		return events.GenerateReply{}, conflict(events.ErrRunActive, current)
 	}
-	// The NORMAL consumer is paused at the end of every run; make sure
-	// before any order is published.
-	if _, err := c.js.PauseConsumer(ctx, events.StreamOrders, events.ConsumerNormal, pausedForever()); err != nil {
-		return events.Run{}, fmt.Errorf("pausing consumer %s: %w", events.ConsumerNormal, err)
+	qs, _, err := m.state.queue(ctx)
+	if err != nil {
+		return events.GenerateReply{}, err
+	}
+	// Before any order is published: NORMAL waits for the VIP drain, VIP
+	// flows unless an operator paused the queue.
+	if err := m.setPaused(ctx, events.PriorityNormal, true); err != nil {
+		return events.GenerateReply{}, err
+	}
+	if err := m.setPaused(ctx, events.PriorityVIP, qs.Paused); err != nil {
+		return events.GenerateReply{}, err
 	}
 	now := time.Now().UTC()
 	run := events.Run{
 		ID:            uuid.NewString(),
-		Quantity:      quantity,
+		Quantity:      in.Quantity,
 		ChunkSize:     c.cfg.ChunkSize,
 		Phase:         events.PhaseGenerating,
 		StartedAt:     now,
 		Timeline:      []events.PhaseMark{{Phase: events.PhaseGenerating, At: now}},
 		PreviousRunID: current.ID,
 	}
-	if _, err := c.state.save(ctx, run, rev); err != nil {
+	if _, err := m.state.save(ctx, run, rev); err != nil {
 		if errors.Is(err, errConflict) {
-			return events.Run{}, activeError(current)
+			return events.GenerateReply{}, conflict(events.ErrRunActive, current)
 		}
-		return events.Run{}, err
+		return events.GenerateReply{}, err
 	}
-	c.log.Info("run started", "run_id", run.ID, "quantity", quantity)
-	previous := current.Phase
-	err = c.machine.announce(ctx, events.PhaseEvent{RunID: run.ID, Phase: run.Phase, Previous: previous, At: now})
-	if err != nil {
-		// The run is started and recorded; the phase is announced again
-		// by the machine's next restart. Say so, but do not refuse.
+	c.log.Info("run started", "run_id", run.ID, "quantity", run.Quantity)
+	if err := m.announce(ctx, run, nil); err != nil {
+		// The run is started and recorded; the phase is announced again by
+		// the machine's next restart. Say so, but do not refuse.
 		c.log.Error("announcing a started run", "run_id", run.ID, "err", err)
 	}
 	select {
-	case c.machine.wake <- struct{}{}:
+	case m.wake <- struct{}{}:
 	default:
 	}
-	return run, nil
+	return events.GenerateReply{RunID: run.ID, Phase: run.Phase, Quantity: run.Quantity}, nil
 }
 
-func activeError(current events.Run) error {
-	return &events.CommandError{Status: http.StatusConflict,
-		Message: fmt.Sprintf("%v: run %s is in phase %s", events.ErrRunActive, current.ID, current.Phase)}
+// conflict is the 409 of a command the run's state refuses.
+func conflict(err error, run events.Run) error {
+	msg := err.Error()
+	if run.ID != "" {
+		msg = fmt.Sprintf("%v: run %s is in phase %s", err, run.ID, run.Phase)
+	}
+	return &events.CommandError{Status: http.StatusConflict, Message: msg}
 }

@@ -64,10 +64,13 @@ func Run(ctx context.Context, cfg Config) error {
 	log.Info("topology ready", "mongo_indexes", indexed)
 
 	m := &machine{
-		js: js, state: state{kv: kv}, rdb: rdb, db: db, cfg: cfg, log: log,
+		nc: nc, js: js, state: state{kv: kv}, rdb: rdb, jobs: newJobs(rdb), db: db, cfg: cfg, log: log,
 		wake: make(chan struct{}, 1), shortSince: map[events.Priority]time.Time{},
 	}
-	cmds := &commands{js: js, state: m.state, machine: m, cfg: cfg, log: log}
+	defer m.wg.Wait()
+	if err := m.jobs.sweep(ctx); err != nil {
+		log.Warn("deleting jobs left removed by a previous control", "err", err)
+	}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        events.ControlService,
 		Version:     Version,
@@ -77,10 +80,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("starting the control micro service: %w", err)
 	}
 	defer func() { _ = svc.Stop() }()
-	group := svc.AddGroup(events.CommandGroup)
-	err = group.AddEndpoint(events.CommandGenerate, micro.HandlerFunc(func(req micro.Request) { cmds.generate(ctx, req) }))
-	if err != nil {
-		return fmt.Errorf("adding endpoint %s: %w", events.CommandGenerate, err)
+	cmds := &commands{m: m, cfg: cfg, log: log}
+	if err := cmds.register(ctx, svc); err != nil {
+		return err
 	}
 	log.Info("control ready")
 	m.loop(ctx)

@@ -15,10 +15,12 @@ func (q queue) empty() bool { return q.pending == 0 && q.ackPending == 0 }
 
 // observation is everything the phase machine looks at in one step.
 type observation struct {
-	gen      events.Generation
-	counters events.RunCounters
-	vip      queue
-	normal   queue
+	// queuePaused: an operator paused the queue.
+	queuePaused bool
+	gen         events.Generation
+	counters    events.RunCounters
+	vip         queue
+	normal      queue
 }
 
 // queue returns the observation of priority p's consumer.

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/pedidos/pedidos/events"
@@ -20,9 +23,14 @@ import (
 // the bucket, counters from Redis, queues from JetStream), so a restarted
 // control service carries on where the previous one stopped.
 type machine struct {
+	// mu serialises the phase machine's steps and the commands: a command
+	// sees, and leaves, the run between two steps.
+	mu    sync.Mutex
+	nc    *nats.Conn
 	js    jetstream.JetStream
 	state state
 	rdb   *redis.Client
+	jobs  *jobs
 	db    *mongo.Database
 	cfg   Config
 	log   *slog.Logger
@@ -31,10 +39,15 @@ type machine struct {
 	// shortSince is when each priority's queue was first seen empty with its
 	// counters short; reset whenever that stops being so.
 	shortSince map[events.Priority]time.Time
+	// wg tracks background work Run waits for.
+	wg sync.WaitGroup
 }
 
 // loop steps the machine every tick until ctx is cancelled.
 func (m *machine) loop(ctx context.Context) {
+	if err := m.concludeInterrupted(ctx); err != nil {
+		m.log.Warn("concluding a run that ended while control was stopping", "err", err)
+	}
 	if err := m.republish(ctx); err != nil {
 		m.log.Warn("checking the last published phase", "err", err)
 	}
@@ -62,6 +75,8 @@ func (m *machine) loop(ctx context.Context) {
 // step moves the current run through as many phases as its observation
 // allows.
 func (m *machine) step(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for range 8 {
 		run, rev, err := m.state.run(ctx)
 		if err != nil || !run.Phase.Active() {
@@ -92,6 +107,11 @@ func (m *machine) step(ctx context.Context) error {
 // observe reads what the phase machine decides from.
 func (m *machine) observe(ctx context.Context, run events.Run) (*observation, error) {
 	obs := &observation{}
+	qs, _, err := m.state.queue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	obs.queuePaused = qs.Paused
 	gen, ok, err := m.state.generation(ctx, run.ID)
 	if err != nil {
 		return nil, err
@@ -128,14 +148,38 @@ func (m *machine) queue(ctx context.Context, p events.Priority) (queue, error) {
 	return queue{pending: info.NumPending, ackPending: uint64(info.NumAckPending), paused: info.Paused}, nil
 }
 
-// repair re-applies the consumer state the phase implies, in case control
-// stopped between recording a phase and acting on it.
+// repair re-applies the consumer state the phase and the operator's pause
+// imply, in case control stopped between recording a decision and acting on
+// it: a paused queue delivers nothing; otherwise VIP orders flow, and NORMAL
+// ones once the VIP drain is declared.
 func (m *machine) repair(ctx context.Context, run events.Run, obs *observation) error {
-	if run.Phase.VIPDrained() && obs.normal.paused {
-		m.log.Info("resuming the NORMAL consumer", "run_id", run.ID, "phase", run.Phase)
-		if _, err := m.js.ResumeConsumer(ctx, events.StreamOrders, events.ConsumerNormal); err != nil {
-			return fmt.Errorf("resuming consumer %s: %w", events.ConsumerNormal, err)
+	want := map[events.Priority]bool{ // paused?
+		events.PriorityVIP:    obs.queuePaused,
+		events.PriorityNormal: obs.queuePaused || !run.Phase.VIPDrained(),
+	}
+	for p, paused := range want {
+		if obs.queue(p).paused == paused {
+			continue
 		}
+		m.log.Info("restoring consumer state", "run_id", run.ID, "phase", run.Phase, "priority", p, "paused", paused)
+		if err := m.setPaused(ctx, p, paused); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setPaused pauses or resumes the consumer of priority p.
+func (m *machine) setPaused(ctx context.Context, p events.Priority, paused bool) error {
+	name := events.OrderConsumer(p)
+	var err error
+	if paused {
+		_, err = m.js.PauseConsumer(ctx, events.StreamOrders, name, pausedForever())
+	} else {
+		_, err = m.js.ResumeConsumer(ctx, events.StreamOrders, name)
+	}
+	if err != nil {
+		return fmt.Errorf("setting consumer %s paused=%v: %w", name, paused, err)
 	}
 	return nil
 }
@@ -149,13 +193,11 @@ func (m *machine) transition(ctx context.Context, run events.Run, rev uint64, ne
 			return err
 		}
 	}
-	now := time.Now().UTC()
-	prev := run.Phase
-	run.Phase = next
-	run.Timeline = append(run.Timeline, events.PhaseMark{Phase: next, At: now})
+	run = advance(run, next, reason)
 	if !next.Active() {
-		run.FinishedAt, run.Reason = &now, reason
-		if err := m.finish(ctx, run, obs); err != nil {
+		// Before recording the end: a control that stops in between
+		// concludes again on restart, where a recorded end would be final.
+		if err := m.conclude(ctx, run, obs); err != nil {
 			return err
 		}
 	}
@@ -163,23 +205,38 @@ func (m *machine) transition(ctx context.Context, run events.Run, rev uint64, ne
 		return err
 	}
 	if next == events.PhaseEnqueueNormal {
-		if _, err := m.js.ResumeConsumer(ctx, events.StreamOrders, events.ConsumerNormal); err != nil {
-			return fmt.Errorf("resuming consumer %s: %w", events.ConsumerNormal, err)
+		if err := m.jobs.releaseNormal(ctx); err != nil {
+			m.log.Warn("moving NORMAL jobs to wait in the Bull view", "err", err)
+		}
+		if !obs.queuePaused {
+			if err := m.setPaused(ctx, events.PriorityNormal, false); err != nil {
+				return err
+			}
 		}
 	}
-	m.log.Info("phase", "run_id", run.ID, "phase", next, "previous", prev,
-		"processed_vip", obs.counters.Processed.VIP, "processed_normal", obs.counters.Processed.Normal)
-	return m.announce(ctx, events.PhaseEvent{
-		RunID: run.ID, Phase: next, Previous: prev, At: now, Reason: reason,
-		Counts: events.Counts{Generated: obs.gen.Published, Processed: obs.counters.Processed, Failed: obs.counters.Failed},
-	})
+	return m.announce(ctx, run, obs)
 }
 
-// finish closes a run that reached DONE or ERROR: the NORMAL consumer is
-// paused again for the next run, and the run report is written.
-func (m *machine) finish(ctx context.Context, run events.Run, obs *observation) error {
-	if _, err := m.js.PauseConsumer(ctx, events.StreamOrders, events.ConsumerNormal, pausedForever()); err != nil {
-		return fmt.Errorf("pausing consumer %s: %w", events.ConsumerNormal, err)
+// advance returns run moved to phase next, now.
+func advance(run events.Run, next events.Phase, reason string) events.Run {
+	now := time.Now().UTC()
+	run.Phase = next
+	run.Timeline = append(run.Timeline[:len(run.Timeline):len(run.Timeline)], events.PhaseMark{Phase: next, At: now})
+	if !next.Active() {
+		run.FinishedAt, run.Reason = &now, reason
+	}
+	return run
+}
+
+// conclude closes a run that ended: the NORMAL consumer is paused again for
+// the next run, the Bull view is tidied, and the run report is written. It is
+// idempotent, so a control restarted halfway through does it again.
+func (m *machine) conclude(ctx context.Context, run events.Run, obs *observation) error {
+	if err := m.setPaused(ctx, events.PriorityNormal, true); err != nil {
+		return err
+	}
+	if err := m.jobs.settle(ctx, run.Phase == events.PhaseDone); err != nil {
+		m.log.Warn("tidying the Bull view", "run_id", run.ID, "err", err)
 	}
 	report, err := m.report(ctx, run, obs)
 	if err != nil {
@@ -188,8 +245,26 @@ func (m *machine) finish(ctx context.Context, run events.Run, obs *observation) 
 	return m.saveReport(ctx, report)
 }
 
-// announce publishes a phase event on control.phase, once per run and phase.
-func (m *machine) announce(ctx context.Context, ev events.PhaseEvent) error {
+// announce publishes run's current phase on control.phase, once per run and
+// phase, with the counts observed.
+func (m *machine) announce(ctx context.Context, run events.Run, obs *observation) error {
+	ev := events.PhaseEvent{RunID: run.ID, Phase: run.Phase, Previous: events.PhaseIdle, Reason: run.Reason}
+	if n := len(run.Timeline); n > 0 {
+		ev.At = run.Timeline[n-1].At
+		if n > 1 {
+			ev.Previous = run.Timeline[n-2].Phase
+		}
+	}
+	if obs != nil {
+		ev.Counts = events.Counts{Generated: obs.gen.Published, Processed: obs.counters.Processed, Failed: obs.counters.Failed}
+	}
+	m.log.Info("phase", "run_id", run.ID, "phase", ev.Phase, "previous", ev.Previous,
+		"processed_vip", ev.Counts.Processed.VIP, "processed_normal", ev.Counts.Processed.Normal)
+	return m.publishPhase(ctx, ev)
+}
+
+// publishPhase publishes a phase event on control.phase, once per run and phase.
+func (m *machine) publishPhase(ctx context.Context, ev events.PhaseEvent) error {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encoding phase event: %w", err)
@@ -225,14 +300,28 @@ func (m *machine) republish(ctx context.Context) error {
 	if last.RunID == run.ID && last.Phase == run.Phase {
 		return nil
 	}
-	ev := events.PhaseEvent{RunID: run.ID, Phase: run.Phase, At: run.Timeline[len(run.Timeline)-1].At, Reason: run.Reason}
-	if n := len(run.Timeline); n > 1 {
-		ev.Previous = run.Timeline[n-2].Phase
-	} else {
-		ev.Previous = events.PhaseIdle
-	}
 	m.log.Info("announcing the current phase again", "run_id", run.ID, "phase", run.Phase)
-	return m.announce(ctx, ev)
+	return m.announce(ctx, run, nil)
+}
+
+// concludeInterrupted concludes a run recorded as ended whose report is
+// missing: control stopped between the two (a cancel records the end first,
+// so that the generator stops at once).
+func (m *machine) concludeInterrupted(ctx context.Context) error {
+	run, _, err := m.state.run(ctx)
+	if err != nil || !run.Phase.Terminal() {
+		return err
+	}
+	n, err := m.db.Collection(events.CollectionRuns).CountDocuments(ctx, bson.D{{Key: "_id", Value: run.ID}})
+	if err != nil || n > 0 {
+		return err
+	}
+	obs, err := m.observe(ctx, run)
+	if err != nil {
+		return err
+	}
+	m.log.Info("concluding a run that ended while control was stopping", "run_id", run.ID, "phase", run.Phase)
+	return m.conclude(ctx, run, obs)
 }
 
 // reconcile recounts a priority's orders from MongoDB when JetStream has

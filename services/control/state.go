@@ -75,3 +75,42 @@ func (s state) generation(ctx context.Context, runID string) (gen events.Generat
 	}
 	return gen, gen.RunID == runID, nil
 }
+
+// queue returns the operator's pause state and its revision (0: never set).
+func (s state) queue(ctx context.Context) (events.QueueState, uint64, error) {
+	var qs events.QueueState
+	entry, err := s.kv.Get(ctx, events.KeyQueue)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return qs, 0, nil
+	}
+	if err != nil {
+		return qs, 0, fmt.Errorf("reading queue state: %w", err)
+	}
+	if err := json.Unmarshal(entry.Value(), &qs); err != nil {
+		return qs, 0, fmt.Errorf("decoding queue state: %w", err)
+	}
+	return qs, entry.Revision(), nil
+}
+
+// saveQueue records the operator's pause state.
+func (s state) saveQueue(ctx context.Context, qs events.QueueState) error {
+	data, err := json.Marshal(qs)
+	if err != nil {
+		return fmt.Errorf("encoding queue state: %w", err)
+	}
+	if _, err := s.kv.Put(ctx, events.KeyQueue, data); err != nil {
+		return fmt.Errorf("writing queue state: %w", err)
+	}
+	return nil
+}
+
+// clear removes every key of the bucket, history included: no run, no
+// generation, no pause.
+func (s state) clear(ctx context.Context) error {
+	for _, key := range []string{events.KeyRun, events.KeyGeneration, events.KeyQueue} {
+		if err := s.kv.Purge(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("purging key %s: %w", key, err)
+		}
+	}
+	return nil
+}
