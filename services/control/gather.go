@@ -16,7 +16,7 @@ import (
 // pingWindow is how long control listens for processors answering a ping.
 // Every live instance answers within a few milliseconds: the micro
 // framework answers pings on its own, whatever the instance is doing.
-const pingWindow = 150 * time.Millisecond
+const pingWindow = 100 * time.Millisecond
 
 // quiesceTimeout bounds how long control waits for every processor to
 // finish the batches it is writing.
