@@ -60,11 +60,16 @@ const (
 	retry
 )
 
+// inserter is where batches are written: the orders collection.
+type inserter interface {
+	InsertMany(ctx context.Context, docs any, opts ...options.Lister[options.InsertManyOptions]) (*mongo.InsertManyResult, error)
+}
+
 // batcher writes batches of delivered orders to MongoDB, counts them in
 // Redis, keeps the Bull view of the queue, and settles each message with
 // JetStream.
 type batcher struct {
-	orders      *mongo.Collection
+	orders      inserter
 	counters    *counters
 	jobs        *jobs // nil when the Bull view is off
 	maxAttempts int

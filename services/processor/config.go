@@ -41,6 +41,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the processor's logs; nil discards them.
 	Logger *slog.Logger
+
+	// discardWrites replaces MongoDB with a sink that drops every batch, to
+	// measure the queue layer alone. Only a binary built with the
+	// pedidosbench tag can set it (BENCH_DISCARD_WRITES); the product never
+	// does this.
+	discardWrites bool
 }
 
 // ConfigFromEnv reads the processor's configuration from the environment.
@@ -87,6 +93,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			*v.dst = n
 		}
 	}
+	cfg.discardWrites = benchDiscardWrites(getenv)
 	switch s := getenv("BULL_STATE"); s {
 	case "", "true", "1":
 	case "false", "0":

@@ -55,8 +55,13 @@ func Run(ctx context.Context, cfg Config) error {
 	rdb := redis.NewClient(ropts)
 	defer func() { _ = rdb.Close() }()
 
+	var orders inserter = mc.Database(events.Database).Collection(events.CollectionOrders)
+	if cfg.discardWrites {
+		orders = discard{}
+		log.Warn("BENCHMARK BUILD: orders are NOT written to MongoDB (BENCH_DISCARD_WRITES)")
+	}
 	b := &batcher{
-		orders:      mc.Database(events.Database).Collection(events.CollectionOrders),
+		orders:      orders,
 		counters:    newCounters(rdb),
 		maxAttempts: cfg.MaxAttempts,
 		log:         log,
