@@ -128,11 +128,144 @@ func (o *Order) AppendJSON(dst []byte) []byte {
 }
 
 // DecodeOrder decodes a payload of orders.vip / orders.normal into o.
+// Payloads in exactly the form AppendJSON writes take a fast path; any other
+// JSON goes through encoding/json, with the same result.
 func DecodeOrder(data []byte, o *Order) error {
+	if decodeCanonical(data, o) {
+		return nil
+	}
+	*o = Order{}
 	if err := json.Unmarshal(data, o); err != nil {
 		return fmt.Errorf("%w: decoding: %w", ErrInvalidOrder, err)
 	}
 	return nil
+}
+
+// decodeCanonical decodes the exact form AppendJSON writes for generated
+// orders: fields in order, plain ASCII strings without escapes, a value of
+// at most two decimals, a createdAt in milliseconds. It reports false,
+// leaving o in any state, for anything else.
+func decodeCanonical(data []byte, o *Order) bool {
+	r := reader{b: data}
+	var tier, priority []byte
+	ok := r.lit(`{"id":`) && r.str(&o.ID) &&
+		r.lit(`,"runId":`) && r.str(&o.RunID) &&
+		r.lit(`,"cliente":`) && r.str(&o.Cliente) &&
+		r.lit(`,"valor":`) && r.cents(&o.Valor) &&
+		r.lit(`,"tier":`) && r.raw(&tier) &&
+		r.lit(`,"priority":`) && r.raw(&priority) &&
+		r.lit(`,"createdAt":`) && r.time(&o.CreatedAt) &&
+		r.lit(`}`) && r.i == len(r.b)
+	if !ok {
+		return false
+	}
+	o.Tier, o.Priority = Tier(intern(tier)), Priority(intern(priority))
+	return true
+}
+
+// intern returns b as a string, without allocating when it is one of the
+// tiers or priorities.
+func intern(b []byte) string {
+	for _, t := range Tiers {
+		if string(b) == string(t) {
+			return string(t)
+		}
+	}
+	switch string(b) {
+	case string(PriorityVIP):
+		return string(PriorityVIP)
+	case string(PriorityNormal):
+		return string(PriorityNormal)
+	}
+	return string(b)
+}
+
+// reader walks a canonical order payload.
+type reader struct {
+	b []byte
+	i int
+}
+
+func (r *reader) lit(s string) bool {
+	if len(r.b)-r.i < len(s) || string(r.b[r.i:r.i+len(s)]) != s {
+		return false
+	}
+	r.i += len(s)
+	return true
+}
+
+// raw reads a JSON string of printable ASCII without escapes.
+func (r *reader) raw(dst *[]byte) bool {
+	if r.i >= len(r.b) || r.b[r.i] != '"' {
+		return false
+	}
+	for j := r.i + 1; j < len(r.b); j++ {
+		switch c := r.b[j]; {
+		case c == '"':
+			*dst = r.b[r.i+1 : j]
+			r.i = j + 1
+			return true
+		case c < 0x20 || c == '\\' || c >= 0x80:
+			return false
+		}
+	}
+	return false
+}
+
+func (r *reader) str(dst *string) bool {
+	var b []byte
+	if !r.raw(&b) {
+		return false
+	}
+	*dst = string(b)
+	return true
+}
+
+// cents reads a non-negative number with at most 7 integer digits and two
+// decimals. Computed as cents/100, it is the float64 encoding/json parses:
+// both are the double nearest to the decimal value.
+func (r *reader) cents(dst *float64) bool {
+	start, n := r.i, int64(0)
+	for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' && r.i-start < 7 {
+		n = n*10 + int64(r.b[r.i]-'0')
+		r.i++
+	}
+	digits := r.i - start
+	if digits == 0 || (digits > 1 && r.b[start] == '0') {
+		return false
+	}
+	scale := int64(100)
+	if r.i < len(r.b) && r.b[r.i] == '.' {
+		r.i++
+		frac := r.i
+		for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' && r.i-frac < 2 {
+			n = n*10 + int64(r.b[r.i]-'0')
+			scale /= 10
+			r.i++
+		}
+		if r.i == frac {
+			return false
+		}
+	}
+	if r.i < len(r.b) && (r.b[r.i] == 'e' || r.b[r.i] == 'E' || (r.b[r.i] >= '0' && r.b[r.i] <= '9')) {
+		return false
+	}
+	*dst = float64(n*scale) / 100
+	return true
+}
+
+// time reads a quoted UTC time in orderTimeLayout.
+func (r *reader) time(dst *time.Time) bool {
+	var b []byte
+	if !r.raw(&b) || len(b) != len("2006-01-02T15:04:05.000Z") || b[len(b)-1] != 'Z' {
+		return false
+	}
+	t, err := time.Parse(orderTimeLayout, string(b))
+	if err != nil {
+		return false
+	}
+	*dst = t
+	return true
 }
 
 // appendString appends s as a JSON string, escaping through encoding/json

@@ -118,6 +118,35 @@ func FuzzDecodeOrder(f *testing.F) {
 	})
 }
 
+// FuzzDecodeCanonical checks the fast path against encoding/json: whatever
+// it accepts, encoding/json decodes to the same order.
+func FuzzDecodeCanonical(f *testing.F) {
+	o := sampleOrder()
+	f.Add(o.AppendJSON(nil))
+	o.Valor, o.Tier, o.Priority = 0.5, TierBronze, PriorityNormal
+	f.Add(o.AppendJSON(nil))
+	o.Valor = 1000
+	f.Add(o.AppendJSON(nil))
+	f.Add([]byte(`{"id":"a","runId":"b","cliente":"c","valor":01.5,"tier":"X","priority":"Y","createdAt":"2026-01-01T00:00:00.000Z"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast Order
+		if !decodeCanonical(data, &fast) {
+			return
+		}
+		var std Order
+		if err := json.Unmarshal(data, &std); err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json refuses it: %v", data, err)
+		}
+		if !fast.CreatedAt.Equal(std.CreatedAt) {
+			t.Fatalf("%q: createdAt %v, encoding/json %v", data, fast.CreatedAt, std.CreatedAt)
+		}
+		fast.CreatedAt = std.CreatedAt
+		if fast != std {
+			t.Fatalf("%q:\n fast %+v\n std  %+v", data, fast, std)
+		}
+	})
+}
+
 func BenchmarkOrderAppendJSON(b *testing.B) {
 	o := sampleOrder()
 	buf := make([]byte, 0, 512)
