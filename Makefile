@@ -1,6 +1,6 @@
 # Pedidos — the Makefile is the interface. `make help` lists the targets.
 
-MODULES := events infra/devstack infra/pedidos services/api services/control services/generator services/processor
+MODULES := events infra/devstack infra/logs infra/pedidos services/api services/control services/generator services/processor
 PKGS    := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 GOLANGCI_LINT ?= golangci-lint
 BIN     := bin
@@ -24,6 +24,18 @@ build: ## build every binary into bin/
 .PHONY: test
 test: ## run every test, with the race detector
 	go test -race -count=1 -timeout 20m $(PKGS)
+
+# make bench: which order counts the harness measures, and its other flags
+# (e.g. BENCH_FLAGS='-load -env ORDERS_BATCH_SIZE=1000'; see go run ./infra/pedidos/bench -h).
+BENCH_N     ?= 100000,500000,1500000
+BENCH_FLAGS ?=
+# The packages that hold Go benchmarks.
+BENCH_PKGS   = $(sort $(addprefix ./,$(dir $(shell grep -rl --include='*_test.go' '^func Benchmark' $(MODULES)))))
+
+.PHONY: bench
+bench: ## Go micro-benchmarks, then the end-to-end harness (BENCH_N, BENCH_FLAGS); JSON in bench-results/
+	go test -run '^$$' -bench . -benchmem $(BENCH_PKGS)
+	go run ./infra/pedidos/bench -n $(BENCH_N) $(BENCH_FLAGS)
 
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint on every module

@@ -3,14 +3,17 @@ module github.com/pedidos/pedidos/infra/pedidos
 go 1.26.0
 
 require (
+	github.com/google/uuid v1.6.0
 	github.com/lmittmann/tint v1.2.1
 	github.com/nats-io/nats.go v1.55.0
 	github.com/pedidos/pedidos/events v0.0.0
 	github.com/pedidos/pedidos/infra/devstack v0.0.0
+	github.com/pedidos/pedidos/infra/logs v0.0.0
 	github.com/pedidos/pedidos/services/api v0.0.0
 	github.com/pedidos/pedidos/services/control v0.0.0
 	github.com/pedidos/pedidos/services/generator v0.0.0
 	github.com/pedidos/pedidos/services/processor v0.0.0
+	github.com/redis/go-redis/v9 v9.23.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 )
 
@@ -31,7 +34,6 @@ require (
 	github.com/go-sql-driver/mysql v1.9.2 // indirect
 	github.com/golang/snappy v0.0.4 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
-	github.com/google/uuid v1.6.0 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.26.3 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/jackc/pgerrcode v0.0.0-20240316143900-6e2875d9b438 // indirect
@@ -57,7 +59,6 @@ require (
 	github.com/prometheus/client_model v0.6.2 // indirect
 	github.com/prometheus/common v0.64.0 // indirect
 	github.com/prometheus/procfs v0.15.1 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/tmaxmax/go-sse v0.11.0 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -87,6 +88,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250519155744-55703ea1f237 // indirect
 	google.golang.org/grpc v1.72.1 // indirect
 	google.golang.org/protobuf v1.36.6 // indirect
+	gopkg.in/natefinch/lumberjack.v2 v2.2.1 // indirect
 	modernc.org/gc/v3 v3.0.0-20240107210532-573471604cb6 // indirect
 	modernc.org/libc v1.55.3 // indirect
 	modernc.org/mathutil v1.6.0 // indirect
@@ -99,6 +101,7 @@ require (
 replace (
 	github.com/pedidos/pedidos/events => ../../events
 	github.com/pedidos/pedidos/infra/devstack => ../devstack
+	github.com/pedidos/pedidos/infra/logs => ../logs
 	github.com/pedidos/pedidos/services/api => ../../services/api
 	github.com/pedidos/pedidos/services/control => ../../services/control
 	github.com/pedidos/pedidos/services/generator => ../../services/generator

@@ -14,11 +14,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
-
-	"github.com/lmittmann/tint"
 
 	"github.com/pedidos/pedidos/infra/devstack"
+	"github.com/pedidos/pedidos/infra/logs"
 	"github.com/pedidos/pedidos/services/api"
 	"github.com/pedidos/pedidos/services/control"
 	"github.com/pedidos/pedidos/services/generator"
@@ -35,11 +33,19 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	log, err := newLogger(getenv("LOG_FORMAT"), getenv("LOG_LEVEL"), stdout)
+// run starts the embedded servers that getenv asks for and the four
+// services, logging to stdout (and the log files, as process "pedidos"),
+// until ctx is cancelled or a service fails.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err error) {
+	logCfg, err := logs.FromEnv(getenv, "pedidos")
 	if err != nil {
 		return err
 	}
+	log, logFiles, err := logs.New(logCfg, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, logFiles.Close()) }()
 	dir := getenv("DATA_DIR")
 	if dir == "" {
 		dir = "data"
@@ -165,28 +171,4 @@ func redisURL(getenv func(string) string) string {
 		port = "6379"
 	}
 	return "redis://" + host + ":" + port
-}
-
-// newLogger returns a colourful logger for a terminal (LOG_FORMAT=text, the
-// default) or a JSON one (LOG_FORMAT=json).
-func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
-	if level != "" {
-		if err := lvl.UnmarshalText([]byte(level)); err != nil {
-			return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
-		}
-	}
-	switch format {
-	case "", "text":
-		f, ok := w.(*os.File)
-		tty := false
-		if ok {
-			fi, err := f.Stat()
-			tty = err == nil && fi.Mode()&os.ModeCharDevice != 0
-		}
-		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl, TimeFormat: time.TimeOnly, NoColor: !tty})), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), nil
-	}
-	return nil, fmt.Errorf("LOG_FORMAT=%q: want text or json", format)
 }

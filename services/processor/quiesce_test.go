@@ -38,8 +38,10 @@ func TestGateBoundsConcurrentWrites(t *testing.T) {
 	t.Parallel()
 	g := newGate(2)
 	e := g.epoch.Load()
-	if !g.enter(t.Context(), e) || !g.enter(t.Context(), e) {
-		t.Fatal("two writers refused")
+	for i := range 2 {
+		if !g.enter(t.Context(), e) {
+			t.Fatalf("writer %d of 2 refused", i+1)
+		}
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()

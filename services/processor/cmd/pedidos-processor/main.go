@@ -4,16 +4,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/lmittmann/tint"
-
+	"github.com/pedidos/pedidos/infra/logs"
 	"github.com/pedidos/pedidos/services/processor"
 )
 
@@ -27,8 +25,10 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	log, err := newLogger(getenv("LOG_FORMAT"), getenv("LOG_LEVEL"), stdout)
+// run reads the configuration from getenv, logs to stdout (and the log
+// files), and runs the service until ctx is cancelled.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err error) {
+	logCfg, err := logs.FromEnv(getenv, "processor")
 	if err != nil {
 		return err
 	}
@@ -36,31 +36,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	log, logFiles, err := logs.New(logCfg, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, logFiles.Close()) }()
 	cfg.Logger = log
 	log.Info("starting", "service", "processor", "config", cfg)
 	return processor.Run(ctx, cfg)
-}
-
-// newLogger returns a colourful logger for a terminal (LOG_FORMAT=text, the
-// default) or a JSON one (LOG_FORMAT=json).
-func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
-	var lvl slog.Level
-	if level != "" {
-		if err := lvl.UnmarshalText([]byte(level)); err != nil {
-			return nil, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
-		}
-	}
-	switch format {
-	case "", "text":
-		f, ok := w.(*os.File)
-		tty := false
-		if ok {
-			fi, err := f.Stat()
-			tty = err == nil && fi.Mode()&os.ModeCharDevice != 0
-		}
-		return slog.New(tint.NewTextHandler(w, &tint.Options{Level: lvl, TimeFormat: time.TimeOnly, NoColor: !tty})), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), nil
-	}
-	return nil, fmt.Errorf("LOG_FORMAT=%q: want text or json", format)
 }
