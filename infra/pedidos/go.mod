@@ -15,6 +15,7 @@ require (
 	github.com/pedidos/pedidos/services/processor v0.0.0
 	github.com/redis/go-redis/v9 v9.23.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -1,7 +1,18 @@
-// Package api is the HTTP service of Pedidos: it starts runs by asking the
-// control service over NATS, reports their status from the run state in the
-// JetStream KV bucket and the counters in Redis, and streams phases and
-// progress as server-sent events. Everything it serves lives under /pedidos.
+// Package api is the HTTP service of Pedidos. Everything it serves lives
+// under /pedidos (routes.go lists it): it starts, cancels and resets runs,
+// and pauses, resumes, cleans and retries the queue, by asking the control
+// service over NATS; it reports the current run from the run state in the
+// JetStream KV bucket and the counters in Redis, the queue from its Bull 4
+// view in Redis, the history of runs from MongoDB and the services' log
+// files from DATA_DIR/logs; and it streams phases, progress and logged
+// warnings as server-sent events.
+//
+// Every query parameter is validated (type, range, allowed values, given
+// at most once) before anything is touched; unknown ones are ignored.
+// Errors have one JSON shape, {"statusCode","message","error"}, and
+// statuses mean what they say: 400 bad input, 401 no API key, 404, 405,
+// 409 refused by the state of the run, 410 deprecated, 503 a dependency
+// down.
 //
 // The api owns no state: the control service creates the KV bucket and the
 // CONTROL stream, possibly after the api started, and the api waits for
@@ -113,7 +124,10 @@ type stores struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	mongo *mongo.Client
+	// redis reads the run counters; queue reads the Bull state, and is the
+	// connection POST /pedidos/queue/close closes.
 	redis *redis.Client
+	queue *queueConn
 }
 
 // connect creates the clients of NATS, MongoDB and Redis. None of them
@@ -155,7 +169,9 @@ func connect(ctx context.Context, cfg Config) (*stores, error) {
 		return nil, errors.Join(fmt.Errorf("parsing redis url: %w", err), mc.Disconnect(ctx))
 	}
 	ropts.ClientName = clientName
-	return &stores{nc: nc, js: js, mongo: mc, redis: redis.NewClient(ropts)}, nil
+	qopts := *ropts
+	qopts.ClientName = clientName + "-queue"
+	return &stores{nc: nc, js: js, mongo: mc, redis: redis.NewClient(ropts), queue: newQueueConn(&qopts)}, nil
 }
 
 // close closes every connection.
@@ -163,6 +179,7 @@ func (s *stores) close(ctx context.Context) error {
 	s.nc.Close()
 	return errors.Join(
 		s.redis.Close(),
+		s.queue.close(),
 		s.mongo.Disconnect(ctx),
 	)
 }

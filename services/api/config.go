@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -20,6 +21,7 @@ const (
 	DefaultRedisHost = "127.0.0.1"
 	DefaultRedisPort = 6379
 	DefaultMaxOrders = 1_500_000
+	DefaultDataDir   = "data"
 )
 
 // Config is the configuration of the api service.
@@ -41,6 +43,14 @@ type Config struct {
 	// CORSOrigins are the origins allowed by CORS (CORS_ORIGINS,
 	// comma-separated); "*" allows any.
 	CORSOrigins []string
+	// LogDir is the directory of the log files every service writes
+	// (DATA_DIR/logs, DATA_DIR defaulting to "data"), or "" when file logs
+	// are off (BACKEND_LOGS=false). GET /pedidos/logs tails it, the event
+	// stream follows it, cancel and reset truncate it.
+	LogDir string
+	// APIKey, when set, is the key every mutating request must carry in
+	// its X-API-Key header (API_KEY).
+	APIKey string
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -98,6 +108,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.CORSOrigins = origins
 	}
+	logDir, err := logDirFromEnv(getenv)
+	if err != nil {
+		fail("BACKEND_LOGS", getenv("BACKEND_LOGS"), err.Error())
+	}
+	cfg.LogDir = logDir
+	cfg.APIKey = getenv("API_KEY")
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
@@ -117,7 +133,35 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis_url", redactURLs(c.RedisURL)),
 		slog.Int64("max_orders", c.MaxOrders),
 		slog.String("cors_origins", strings.Join(c.CORSOrigins, ",")),
+		slog.String("log_dir", c.LogDir),
+		slog.String("api_key", mask(c.APIKey)),
 	)
+}
+
+// mask hides a secret, saying only whether it is set.
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "xxxxx"
+}
+
+// logDirFromEnv returns the log directory as infra/logs.FromEnv decides it:
+// DATA_DIR/logs (DATA_DIR defaulting to "data") unless BACKEND_LOGS is
+// false or 0, and "" then.
+func logDirFromEnv(getenv func(string) string) (string, error) {
+	switch getenv("BACKEND_LOGS") {
+	case "", "true", "1":
+	case "false", "0":
+		return "", nil
+	default:
+		return "", errors.New("want true or false")
+	}
+	dataDir := getenv("DATA_DIR")
+	if dataDir == "" {
+		dataDir = DefaultDataDir
+	}
+	return filepath.Join(dataDir, "logs"), nil
 }
 
 // withDefaults fills in what a Config built by hand may leave out.

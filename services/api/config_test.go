@@ -2,6 +2,7 @@ package api
 
 import (
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,7 +19,8 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Port != 3000 || cfg.NATSURL != "nats://127.0.0.1:4222" || cfg.MongoURI != "mongodb://127.0.0.1:27017/" ||
-		cfg.RedisURL != "redis://127.0.0.1:6379" || cfg.MaxOrders != 1_500_000 || !slices.Equal(cfg.CORSOrigins, []string{"*"}) {
+		cfg.RedisURL != "redis://127.0.0.1:6379" || cfg.MaxOrders != 1_500_000 || !slices.Equal(cfg.CORSOrigins, []string{"*"}) ||
+		cfg.LogDir != filepath.Join("data", "logs") || cfg.APIKey != "" {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
@@ -47,6 +49,30 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
+func TestConfigFromEnvLogsAndKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		env    map[string]string
+		logDir string
+	}{
+		{map[string]string{"DATA_DIR": "/var/pedidos"}, "/var/pedidos/logs"},
+		{map[string]string{"DATA_DIR": "/var/pedidos", "BACKEND_LOGS": "true"}, "/var/pedidos/logs"},
+		{map[string]string{"BACKEND_LOGS": "1"}, "data/logs"},
+		{map[string]string{"DATA_DIR": "/var/pedidos", "BACKEND_LOGS": "false"}, ""},
+		{map[string]string{"BACKEND_LOGS": "0"}, ""},
+	}
+	for _, tt := range tests {
+		cfg, err := ConfigFromEnv(env(tt.env))
+		if err != nil || cfg.LogDir != tt.logDir {
+			t.Errorf("ConfigFromEnv(%v): LogDir = %q, %v; want %q", tt.env, cfg.LogDir, err, tt.logDir)
+		}
+	}
+	cfg, err := ConfigFromEnv(env(map[string]string{"API_KEY": "k3y"}))
+	if err != nil || cfg.APIKey != "k3y" {
+		t.Errorf("API_KEY: cfg.APIKey = %q, %v", cfg.APIKey, err)
+	}
+}
+
 func TestConfigFromEnvErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -65,6 +91,7 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{map[string]string{"CORS_ORIGINS": "https://a,,https://b"}, []string{"CORS_ORIGINS"}},
 		{map[string]string{"CORS_ORIGINS": "example.com"}, []string{"CORS_ORIGINS"}},
 		{map[string]string{"PORT": "x", "MAX_ORDERS": "-1"}, []string{"PORT", "MAX_ORDERS"}},
+		{map[string]string{"BACKEND_LOGS": "off"}, []string{`BACKEND_LOGS="off"`, "true or false"}},
 	}
 	for _, tt := range tests {
 		_, err := ConfigFromEnv(env(tt.env))
@@ -92,16 +119,18 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 		RedisURL:    "redis://:pw3@r:6379/0",
 		MaxOrders:   10,
 		CORSOrigins: []string{"*"},
+		LogDir:      "data/logs",
+		APIKey:      "pw4-api-key",
 	}
 	var b strings.Builder
 	slog.New(slog.NewTextHandler(&b, nil)).Info("start", slog.Any("config", cfg))
 	out := b.String()
-	for _, secret := range []string{"s3cr3t-token", "pw1", "pw2", "pw3"} {
+	for _, secret := range []string{"s3cr3t-token", "pw1", "pw2", "pw3", "pw4"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log %q leaks %q", out, secret)
 		}
 	}
-	for _, kept := range []string{"n1:4222", "user:xxxxx@n2", "admin:xxxxx@m1,m2/ecommerce", ":xxxxx@r:6379", "max_orders=10"} {
+	for _, kept := range []string{"n1:4222", "user:xxxxx@n2", "admin:xxxxx@m1,m2/ecommerce", ":xxxxx@r:6379", "max_orders=10", "api_key=xxxxx", "log_dir=data/logs"} {
 		if !strings.Contains(out, kept) {
 			t.Errorf("log %q lacks %q", out, kept)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -59,8 +60,8 @@ func newEnv(t *testing.T, stackCfg devstack.Config) *testEnv {
 }
 
 // startAPI runs the api on the stack until the test ends, and checks that
-// it then shuts down cleanly.
-func (e *testEnv) startAPI() {
+// it then shuts down cleanly. Each option may change its configuration.
+func (e *testEnv) startAPI(options ...func(*api.Config)) {
 	t := e.t
 	t.Helper()
 	var lc net.ListenConfig
@@ -76,6 +77,9 @@ func (e *testEnv) startAPI() {
 		MaxOrders:   api.DefaultMaxOrders,
 		CORSOrigins: []string{"*"},
 		Logger:      testLogger(t),
+	}
+	for _, o := range options {
+		o(&cfg)
 	}
 	done := make(chan error, 1)
 	go func() { done <- api.Run(t.Context(), cfg) }()
@@ -153,6 +157,10 @@ func (e *testEnv) serveControl(answer func(events.GenerateRequest) (events.Gener
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	// The server knows the endpoint once it answered a ping sent after it.
+	if err := e.nc.Flush(); err != nil {
+		e.t.Fatal(err)
+	}
 	return &calls
 }
 
@@ -185,10 +193,18 @@ func (e *testEnv) publishPhase(ev events.PhaseEvent) uint64 {
 // do sends a request to the api and returns the status and body.
 func (e *testEnv) do(method, path string) (int, []byte) {
 	e.t.Helper()
+	return e.doWith(method, path, nil)
+}
+
+// doWith sends a request with header to the api and returns the status
+// and body.
+func (e *testEnv) doWith(method, path string, header http.Header) (int, []byte) {
+	e.t.Helper()
 	req, err := http.NewRequestWithContext(e.t.Context(), method, e.base+path, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	maps.Copy(req.Header, header)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -273,4 +289,21 @@ func (w *testWriter) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
+}
+
+// assertJSONEqual fails t unless got and want hold the same JSON value.
+func assertJSONEqual(t *testing.T, got, want []byte) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("got invalid JSON %s: %v", got, err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatalf("want invalid JSON %s: %v", want, err)
+	}
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if string(gb) != string(wb) {
+		t.Errorf("JSON differs\n got: %s\nwant: %s", gb, wb)
+	}
 }

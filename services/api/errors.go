@@ -44,7 +44,9 @@ func (s *server) handleError(err error, c echo.Context) {
 			msg = fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)
 		}
 	}
-	if status >= http.StatusInternalServerError && !errors.Is(err, errPanic) {
+	// A panic was logged where it was recovered; a closed queue is what an
+	// operator asked for.
+	if status >= http.StatusInternalServerError && !errors.Is(err, errPanic) && !errors.Is(err, errQueueClosed) {
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "request failed",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", status), slog.Any("error", err))

@@ -15,8 +15,24 @@ import (
 	"github.com/pedidos/pedidos/events"
 )
 
-// commandTimeout bounds a request to the control service.
-const commandTimeout = 5 * time.Second
+// Timeouts of the requests to the control service. Starting and resuming
+// a run are quick; cancel and pause wait for every processor to quiesce,
+// reset drops collections and streams, clean and retry-failed may touch
+// many jobs.
+const (
+	commandTimeout     = 5 * time.Second
+	slowCommandTimeout = 30 * time.Second
+)
+
+// timeoutOf returns how long the api waits for control's answer to the
+// command on subject.
+func timeoutOf(subject string) time.Duration {
+	switch subject {
+	case events.SubjectCancel, events.SubjectReset, events.SubjectPause, events.SubjectClean, events.SubjectRetryFailed:
+		return slowCommandTimeout
+	}
+	return commandTimeout
+}
 
 // errControlUnavailable answers a command nobody took in time.
 var errControlUnavailable = &events.CommandError{
@@ -39,11 +55,13 @@ func (s *server) generate(c echo.Context) error {
 	if err != nil {
 		return badRequest(err.Error())
 	}
+	ctx := c.Request().Context()
 	var reply events.GenerateReply
-	err = s.command(c.Request().Context(), events.SubjectGenerate, events.GenerateRequest{Quantity: quantity}, &reply)
+	err = s.command(ctx, events.SubjectGenerate, events.GenerateRequest{Quantity: quantity}, &reply)
 	if err != nil {
 		return err
 	}
+	s.cache.await(ctx, func(run *events.Run, _ bool) bool { return run != nil && run.ID == reply.RunID })
 	return c.JSON(http.StatusAccepted, generateAnswer{
 		Message:  fmt.Sprintf("run %s started: generating %d orders", reply.RunID, reply.Quantity),
 		RunID:    reply.RunID,
@@ -61,7 +79,7 @@ func (s *server) command(ctx context.Context, subject string, req, reply any) er
 	if err != nil {
 		return fmt.Errorf("encoding %s request: %w", subject, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeoutOf(subject))
 	defer cancel()
 	msg, err := s.stores.nc.RequestWithContext(ctx, subject, data)
 	if err != nil {

@@ -189,6 +189,12 @@ func TestRouting(t *testing.T) {
 	assertError(t, status, body, http.StatusMethodNotAllowed, "Cannot DELETE /pedidos")
 	status, body = e.do(http.MethodGet, "/generate")
 	assertError(t, status, body, http.StatusMethodNotAllowed, "Cannot GET /pedidos/generate")
+	// A malformed query string is refused on every route, but an unknown
+	// path stays a 404.
+	status, body = e.do(http.MethodGet, "/nope?%zz")
+	assertError(t, status, body, http.StatusNotFound, "Cannot GET /pedidos/nope")
+	status, body = e.do(http.MethodGet, "/health/live?%zz")
+	assertError(t, status, body, http.StatusBadRequest, "malformed query string")
 
 	// A trailing slash is the same route.
 	status, body = e.do(http.MethodGet, "/")

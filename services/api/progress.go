@@ -51,7 +51,10 @@ func (s *server) status(ctx context.Context) (Status, error) {
 			return Status{}, fmt.Errorf("decoding counters of run %s: %w", run.ID, err)
 		}
 	}
-	return computeStatus(run, gen, counters, time.Now()), nil
+	now := time.Now()
+	st := computeStatus(run, gen, counters, now)
+	st.stuck = s.stall.see(&st, s.cache.queuePaused(), now)
+	return st, nil
 }
 
 // progress is the data of the SSE progress event: the status as JSON.

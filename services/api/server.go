@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -20,6 +21,10 @@ type server struct {
 	cache  *runCache
 	hub    *sse.Hub
 	echo   *echo.Echo
+	// stall tells whether the current run is stuck.
+	stall stallWatch
+	// aborting counts the cancels and forced resets in flight.
+	aborting atomic.Int32
 }
 
 func newServer(cfg Config, st *stores) *server {
@@ -33,6 +38,7 @@ func newServer(cfg Config, st *stores) *server {
 		JetStream: st.js,
 		Active:    s.runActive,
 		Progress:  s.progress,
+		LogDir:    cfg.LogDir,
 		Logger:    cfg.Logger,
 	})
 	s.echo = s.newEcho()
@@ -58,6 +64,7 @@ func (s *server) newEcho() *echo.Echo {
 			AllowHeaders: []string{"Content-Type", "Last-Event-ID", "X-API-Key"},
 			MaxAge:       int((10 * time.Minute).Seconds()),
 		}),
+		strictQuery,
 	)
 	s.routes(e)
 	return e
@@ -92,4 +99,19 @@ func (s *server) logPanic(c echo.Context, err error, stack []byte) error {
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Any("error", err), slog.String("stack", string(stack)))
 	return errPanic
+}
+
+// strictQuery refuses a request whose query string does not parse, on
+// every route, before its handler runs: a pair url.URL.Query would drop
+// silently may have been meant. Unknown parameters are the handlers' to
+// ignore. A path no route matches stays a 404.
+func strictQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Path() != "" && c.Request().URL.RawQuery != "" {
+			if _, err := parseQuery(c.Request().URL.RawQuery); err != nil {
+				return badRequest(err.Error())
+			}
+		}
+		return next(c)
+	}
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/pedidos/pedidos/services/api/internal/retry"
 )
 
-// runCache holds the latest run and generation entries of the state bucket,
-// kept current by a KV watcher, so that requests never wait on NATS.
+// runCache holds the latest run, generation and queue entries of the state
+// bucket, kept current by a KV watcher, so that requests never wait on NATS.
 // The values it returns are shared and must not be modified.
 type runCache struct {
 	logger *slog.Logger
@@ -24,11 +24,49 @@ type runCache struct {
 	mu       sync.RWMutex
 	run      *events.Run
 	gen      *events.Generation
+	queue    *events.QueueState
 	watching bool
+	// changed is closed, and replaced, whenever the cache changes.
+	changed chan struct{}
 }
 
 func newRunCache(logger *slog.Logger) *runCache {
-	return &runCache{logger: logger}
+	return &runCache{logger: logger, changed: make(chan struct{})}
+}
+
+// awaitTimeout bounds how long a command's handler waits for the cache to
+// show what the command did.
+const awaitTimeout = time.Second
+
+// await waits until cond holds for the cached run and queue state, for at
+// most awaitTimeout, and reports whether it does. Control writes the state
+// bucket before it answers a command, and the watcher sees the write a
+// moment later: a handler awaits it so that a client reading this instance
+// right after a command sees what the command did.
+func (c *runCache) await(ctx context.Context, cond func(run *events.Run, queuePaused bool) bool) bool {
+	t := time.NewTimer(awaitTimeout)
+	defer t.Stop()
+	for {
+		c.mu.RLock()
+		ok, watching, changed := cond(c.run, c.queue != nil && c.queue.Paused), c.watching, c.changed
+		c.mu.RUnlock()
+		if ok || !watching {
+			return ok
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return false
+		}
+	}
+}
+
+// notify wakes the awaiting; c.mu must be held.
+func (c *runCache) notify() {
+	close(c.changed)
+	c.changed = make(chan struct{})
 }
 
 // snapshot returns the cached run and generation; either may be nil.
@@ -36,6 +74,14 @@ func (c *runCache) snapshot() (*events.Run, *events.Generation) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.run, c.gen
+}
+
+// queuePaused reports whether an operator paused the queue (KV key
+// "queue", written by control's pause and resume).
+func (c *runCache) queuePaused() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.queue != nil && c.queue.Paused
 }
 
 // ready reports why the cache may be stale, or nil when its watcher runs
@@ -86,14 +132,14 @@ func (c *runCache) follow(ctx context.Context, js jetstream.JetStream) {
 	}
 }
 
-// watch applies every update of the run and generation keys until ctx is
-// done, the watcher stops, or the bucket is replaced.
+// watch applies every update of the run, generation and queue keys until
+// ctx is done, the watcher stops, or the bucket is replaced.
 func (c *runCache) watch(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue) error {
 	created, err := streamCreated(ctx, js)
 	if err != nil {
 		return err
 	}
-	w, err := kv.WatchFiltered(ctx, []string{events.KeyRun, events.KeyGeneration})
+	w, err := kv.WatchFiltered(ctx, []string{events.KeyRun, events.KeyGeneration, events.KeyQueue})
 	if err != nil {
 		return fmt.Errorf("watching KV bucket %s: %w", events.BucketState, err)
 	}
@@ -152,16 +198,21 @@ func (c *runCache) caughtUp(delivered map[string]bool) {
 	if !delivered[events.KeyGeneration] {
 		c.gen = nil
 	}
+	if !delivered[events.KeyQueue] {
+		c.queue = nil
+	}
 	c.watching = true
+	c.notify()
 }
 
 // apply stores one KV entry; a deleted key clears its value.
 func (c *runCache) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 	deleted := e.Operation() != jetstream.KeyValuePut
 	var (
-		run *events.Run
-		gen *events.Generation
-		err error
+		run   *events.Run
+		gen   *events.Generation
+		queue *events.QueueState
+		err   error
 	)
 	switch {
 	case deleted:
@@ -171,6 +222,9 @@ func (c *runCache) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 	case e.Key() == events.KeyGeneration:
 		gen = new(events.Generation)
 		err = json.Unmarshal(e.Value(), gen)
+	case e.Key() == events.KeyQueue:
+		queue = new(events.QueueState)
+		err = json.Unmarshal(e.Value(), queue)
 	}
 	if err != nil {
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "ignoring undecodable KV entry",
@@ -184,7 +238,10 @@ func (c *runCache) apply(ctx context.Context, e jetstream.KeyValueEntry) {
 		c.run = run
 	case events.KeyGeneration:
 		c.gen = gen
+	case events.KeyQueue:
+		c.queue = queue
 	}
+	c.notify()
 }
 
 // stopped marks the cache stale while no watcher runs.
@@ -192,4 +249,5 @@ func (c *runCache) stopped() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.watching = false
+	c.notify()
 }

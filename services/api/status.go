@@ -31,6 +31,9 @@ type Status struct {
 	Timeline   []Mark     `json:"timeline"`
 	// Reason says why the run ended in ERROR or ABORTED.
 	Reason string `json:"reason,omitempty"`
+
+	// stuck is set by server.status: see stallWatch.
+	stuck bool
 }
 
 // ProcessingWindows are the processing windows of both priorities.

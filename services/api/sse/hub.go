@@ -1,14 +1,17 @@
-// Package sse streams the phases and the progress of runs to HTTP clients as
-// server-sent events.
+// Package sse streams the phases and the progress of runs, and the warnings
+// and errors the services log, to HTTP clients as server-sent events.
 //
 // One Hub per process does the work once for every client: a single ordered
 // JetStream consumer follows the phase events of the CONTROL stream (the
-// newest ones stay in a ring for Last-Event-ID replay), and a single ticker
-// takes progress snapshots while a run is active. Each client has bounded
-// buffers: a client too slow to take phase events is disconnected, to
-// reconnect with Last-Event-ID and replay what it missed, so that it never
-// holds up the others; progress snapshots a slow client has not taken yet are
-// replaced by newer ones.
+// newest ones stay in a ring for Last-Event-ID replay), a single ticker
+// takes progress snapshots while a run is active, and a single follower of
+// the log files picks up WARN and ERROR lines as they are appended. Each
+// client has bounded buffers: a client too slow to take phase events is
+// disconnected, to reconnect with Last-Event-ID and replay what it missed,
+// so that it never holds up the others; progress snapshots a slow client
+// has not taken yet are replaced by newer ones; log lines a slow client has
+// no room for are dropped for that client (they stay in the files, and GET
+// /pedidos/logs shows them).
 //
 // Frames are written with the low-level Session and Message API of
 // github.com/tmaxmax/go-sse (whose package is also named sse).
@@ -40,6 +43,9 @@ const (
 	EventPhase = "phase"
 	// EventProgress carries the status of the current run.
 	EventProgress = "progress"
+	// EventLog carries a WARN or ERROR line appended to the log files:
+	// {time, level, process, msg}. It has no id and is not replayed.
+	EventLog = "log"
 )
 
 // Defaults of Config.
@@ -71,12 +77,16 @@ type Config struct {
 	// Progress returns the data of a progress event. It is called once per
 	// tick while a run is active and clients are connected. Required.
 	Progress func(context.Context) ([]byte, error)
+	// LogDir is the directory of the services' log files, followed for
+	// log events; "" sends none.
+	LogDir string
 	// Logger receives the hub's logs; nil discards them.
 	Logger *slog.Logger
 	// History is how many phase events are kept for Last-Event-ID replay.
 	History int
 	// ClientBuffer is how many phase events may wait for a client before
-	// the client is disconnected.
+	// the client is disconnected, and how many log events before the next
+	// ones are dropped for it.
 	ClientBuffer int
 	// ProgressInterval is the period of progress events.
 	ProgressInterval time.Duration
@@ -128,7 +138,8 @@ type Hub struct {
 type client struct {
 	phases   chan *sse.Message
 	progress chan *sse.Message // holds the newest snapshot only
-	dropped  chan struct{}     // closed when the hub disconnects the client
+	logs     chan *sse.Message
+	dropped  chan struct{} // closed when the hub disconnects the client
 }
 
 // NewHub returns a hub; Run makes it follow the events.
@@ -146,12 +157,16 @@ func NewHub(cfg Config) *Hub {
 	}
 }
 
-// Run follows the phase events and ticks progress until ctx is done. It
-// waits for the CONTROL stream, which the control service creates.
+// Run follows the phase events and the log files and ticks progress until
+// ctx is done. It waits for the CONTROL stream, which the control service
+// creates.
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { h.followPhases(ctx) })
 	wg.Go(func() { h.tickProgress(ctx) })
+	if h.cfg.LogDir != "" {
+		wg.Go(func() { h.followLogs(ctx) })
+	}
 	wg.Wait()
 }
 
@@ -208,6 +223,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request) error {
 			err = out.send(m)
 		case m := <-c.progress:
 			err = out.send(m)
+		case m := <-c.logs:
+			err = out.send(m)
 		case <-heartbeat.C:
 			err = out.send(h.heartbeat)
 		}
@@ -253,6 +270,7 @@ func (h *Hub) subscribe(lastEventID string) (*client, []*sse.Message) {
 	c := &client{
 		phases:   make(chan *sse.Message, h.cfg.ClientBuffer),
 		progress: make(chan *sse.Message, 1),
+		logs:     make(chan *sse.Message, h.cfg.ClientBuffer),
 		dropped:  make(chan struct{}),
 	}
 	h.mu.Lock()

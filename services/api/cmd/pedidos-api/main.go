@@ -1,22 +1,23 @@
 // Command pedidos-api serves the HTTP API of Pedidos. It is configured from
 // the environment (see api.ConfigFromEnv); LOG_FORMAT (text or json; by
-// default text on a terminal, json otherwise) and LOG_LEVEL (debug, info,
-// warn, error; default info) shape its logs.
+// default text on a terminal, json otherwise), LOG_LEVEL (debug, info,
+// warn, error; default info) and BACKEND_LOGS (default true: log files
+// under DATA_DIR/logs) shape its logs (see infra/logs.FromEnv).
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/lmittmann/tint"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pedidos/pedidos/infra/logs"
 	"github.com/pedidos/pedidos/services/api"
 )
 
@@ -30,10 +31,10 @@ func main() {
 	}
 }
 
-// run reads the configuration from getenv, logs to stdout, and serves until
-// ctx is cancelled.
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	logger, err := newLogger(getenv, stdout)
+// run reads the configuration from getenv, logs to stdout (and the log
+// files), and serves until ctx is cancelled.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err error) {
+	logCfg, err := logs.FromEnv(getenv, "api")
 	if err != nil {
 		return err
 	}
@@ -41,6 +42,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	logger, logFiles, err := logs.New(logCfg, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, logFiles.Close()) }()
 	cfg.Logger = logger
 	// go-redis logs through a process-wide logger, to stderr by default.
 	// What it says (mostly dial failures) the api reports already, as
@@ -48,44 +54,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	redis.SetLogger(redisLogger{logger})
 	logger.LogAttrs(ctx, slog.LevelInfo, "starting pedidos-api", slog.Any("config", cfg))
 	return api.Run(ctx, cfg)
-}
-
-// newLogger returns the logger LOG_FORMAT and LOG_LEVEL ask for.
-func newLogger(getenv func(string) string, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if v := getenv("LOG_LEVEL"); v != "" {
-		if err := level.UnmarshalText([]byte(v)); err != nil {
-			return nil, fmt.Errorf("config: LOG_LEVEL=%q: want debug, info, warn or error", v)
-		}
-	}
-	format := getenv("LOG_FORMAT")
-	if format == "" {
-		format = "json"
-		if isTerminal(w) {
-			format = "text"
-		}
-	}
-	switch format {
-	case "text":
-		return slog.New(tint.NewTextHandler(w, &tint.Options{
-			Level:      level,
-			TimeFormat: time.TimeOnly,
-			NoColor:    !isTerminal(w),
-		})), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
-	}
-	return nil, fmt.Errorf("config: LOG_FORMAT=%q: want text or json", format)
-}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // redisLogger is the go-redis logger, writing to slog at debug level.

@@ -1,0 +1,53 @@
+package sse
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/tmaxmax/go-sse"
+
+	"github.com/pedidos/pedidos/infra/logs"
+	"github.com/pedidos/pedidos/services/api/internal/retry"
+)
+
+// logEvent is the data of a log event.
+type logEvent struct {
+	Time    time.Time `json:"time"`
+	Level   string    `json:"level"`
+	Process string    `json:"process"`
+	Msg     string    `json:"msg"`
+}
+
+// followLogs sends a log event for every WARN or ERROR line appended to the
+// log files until ctx is done, following them again whenever that fails.
+func (h *Hub) followLogs(ctx context.Context) {
+	var b retry.Backoff
+	for {
+		err := logs.Follow(ctx, h.cfg.LogDir, h.publishLog)
+		if ctx.Err() != nil {
+			return
+		}
+		h.logger.LogAttrs(ctx, slog.LevelWarn, "log files no longer followed; following again",
+			slog.String("dir", h.cfg.LogDir), slog.Any("error", err))
+		if !b.Wait(ctx) {
+			return
+		}
+	}
+}
+
+// publishLog sends l to every client that has room for it.
+func (h *Hub) publishLog(l logs.Line) {
+	data, _ := json.Marshal(logEvent{Time: l.Time.UTC(), Level: l.Level.String(), Process: l.Process, Msg: l.Msg}) // always marshals
+	m := &sse.Message{Type: sse.Type(EventLog)}
+	m.AppendData(string(data))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		select {
+		case c.logs <- m:
+		default: // a slow client misses the line; the files keep it
+		}
+	}
+}
