@@ -8,27 +8,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/pedidos/pedidos/events"
 )
-
-// document is an order as stored in MongoDB: written once, in its final state.
-type document struct {
-	ID           string    `bson:"_id"`
-	RunID        string    `bson:"runId"`
-	Cliente      string    `bson:"cliente"`
-	Valor        float64   `bson:"valor"`
-	Tier         string    `bson:"tier"`
-	Priority     string    `bson:"priority"`
-	Observacoes  string    `bson:"observacoes"`
-	Status       string    `bson:"status"`
-	FailedReason string    `bson:"failedReason,omitempty"`
-	CreatedAt    time.Time `bson:"createdAt"`
-	ProcessedAt  time.Time `bson:"processedAt"`
-	Attempts     int       `bson:"attempts"`
-}
 
 // errAlreadyWritten marks a document MongoDB already holds: an earlier
 // delivery of the same order was written but not acknowledged.
@@ -87,16 +72,20 @@ func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstrea
 	}
 	items := make([]item, len(msgs))
 	docs := make([]any, 0, len(msgs))
+	arena := make([]byte, 0, len(msgs)*documentSize)
 	for i, m := range msgs {
 		it := prepare(m)
 		if it.order.ID != "" && it.order.RunID != "" {
 			it.doc = len(docs)
-			docs = append(docs, newDocument(&it, p, now))
+			start := len(arena)
+			d := newDocument(&it, p, now)
+			arena = d.appendBSON(arena)
+			docs = append(docs, bson.Raw(arena[start:len(arena):len(arena)]))
 		}
 		items[i] = it
 	}
 	results := b.write(ctx, docs)
-	b.failExhausted(ctx, items, docs, results)
+	b.failExhausted(ctx, items, now, results)
 	t := newTally(p, now)
 	t.done = time.Now()
 	for i := range items {
@@ -149,26 +138,6 @@ func prepare(m jetstream.Msg) item {
 	return it
 }
 
-func newDocument(it *item, p events.Priority, now time.Time) *document {
-	d := &document{
-		ID:          it.order.ID,
-		RunID:       it.order.RunID,
-		Cliente:     it.order.Cliente,
-		Valor:       it.order.Valor,
-		Tier:        string(it.order.Tier),
-		Priority:    string(p),
-		Observacoes: p.Observacoes(),
-		Status:      events.StatusProcessed,
-		CreatedAt:   it.order.CreatedAt,
-		ProcessedAt: now,
-		Attempts:    it.attempts,
-	}
-	if it.reason != "" {
-		d.Status, d.FailedReason = events.StatusFailed, it.reason
-	}
-	return d
-}
-
 // write inserts docs with one unordered InsertMany and returns, per document,
 // nil (inserted now), errAlreadyWritten, or why it was not written.
 func (b *batcher) write(ctx context.Context, docs []any) []error {
@@ -210,7 +179,7 @@ func (e *batchError) Unwrap() error { return e.err }
 // failExhausted records as failed the orders MongoDB refused on their last
 // allowed attempt: each is written again with status falhou and the reason,
 // so it is stored, counted and terminated instead of retried forever.
-func (b *batcher) failExhausted(ctx context.Context, items []item, docs []any, results []error) {
+func (b *batcher) failExhausted(ctx context.Context, items []item, now time.Time, results []error) {
 	var failed []any
 	var idx []int
 	for i := range items {
@@ -223,9 +192,8 @@ func (b *batcher) failExhausted(ctx context.Context, items []item, docs []any, r
 			continue
 		}
 		it.reason = fmt.Sprintf("after %d attempts: %v", it.attempts, results[it.doc])
-		d := *docs[it.doc].(*document)
-		d.Status, d.FailedReason = events.StatusFailed, it.reason
-		failed, idx = append(failed, &d), append(idx, it.doc)
+		d := newDocument(it, it.order.Priority, now)
+		failed, idx = append(failed, bson.Raw(d.appendBSON(nil))), append(idx, it.doc)
 	}
 	for i, err := range b.write(ctx, failed) {
 		results[idx[i]] = err

@@ -31,7 +31,7 @@ type env struct {
 
 // newEnv starts the servers and creates the ORDERS stream and its two
 // consumers as control would, except that NORMAL is paused only if asked.
-func newEnv(t *testing.T, normalPaused bool) *env {
+func newEnv(t testing.TB, normalPaused bool) *env {
 	t.Helper()
 	stack := devstacktest.Start(t)
 	nc, err := nats.Connect(stack.NATSURL)
