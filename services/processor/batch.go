@@ -66,10 +66,6 @@ type batcher struct {
 // acknowledged its write.
 func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstream.Msg) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	activated, err := b.jobs.activate(ctx, len(msgs))
-	if err != nil {
-		b.log.Warn("updating the Bull view", "orders", len(msgs), "err", err)
-	}
 	items := make([]item, len(msgs))
 	docs := make([]any, 0, len(msgs))
 	arena := make([]byte, 0, len(msgs)*documentSize)
@@ -83,6 +79,9 @@ func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstrea
 			docs = append(docs, bson.Raw(arena[start:len(arena):len(arena)]))
 		}
 		items[i] = it
+	}
+	if err := b.jobs.activate(ctx, items); err != nil {
+		b.log.Warn("updating the Bull view", "orders", len(msgs), "err", err)
 	}
 	results := b.write(ctx, docs)
 	b.failExhausted(ctx, items, now, results)
@@ -100,7 +99,7 @@ func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstrea
 		// reconciles the counters from MongoDB when they fall short.
 		b.log.Error("counting processed orders", "priority", p, "orders", len(msgs), "err", err)
 	}
-	if err := b.jobs.finish(ctx, items, activated, now, t.done); err != nil {
+	if err := b.jobs.finish(ctx, items, now, t.done); err != nil {
 		b.log.Warn("updating the Bull view", "orders", len(msgs), "err", err)
 	}
 	for i := range items {

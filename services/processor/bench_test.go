@@ -69,7 +69,7 @@ func BenchmarkBullFinish(b *testing.B) {
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := j.finish(ctx, items, 0, time.Now(), time.Now()); err != nil {
+		if err := j.finish(ctx, items, time.Now(), time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -11,33 +11,75 @@ import (
 	"github.com/pedidos/pedidos/events"
 )
 
-// activateScript moves up to ARGV[1] jobs from the right end of wait (the
-// oldest, as Bull takes them) to active, and returns how many it moved.
-// KEYS: wait, active.
-const activateScript = `
-local ids = redis.call('RPOP', KEYS[1], tonumber(ARGV[1]))
-if not ids then return 0 end
-for i = 1, #ids, 1000 do
-  redis.call('LPUSH', KEYS[2], unpack(ids, i, math.min(i + 999, #ids)))
+// takeFunction is the Lua both scripts use to take given jobs out of a
+// list. Jobs enter a list at its left end and leave it near its right end,
+// in about the order they entered: the jobs of a batch are found by reading
+// the list's tail, a window twice the batch wide, widened until every job is
+// found or maxScan entries were read. The tail is then written back without
+// them. The cost is the window, not the list: a batch pays about twice its
+// size, however long the list.
+const takeFunction = `
+local function take(list, ids, maxScan)
+  local want, need = {}, 0
+  for _, id in ipairs(ids) do
+    if not want[id] then want[id] = true; need = need + 1 end
+  end
+  if need == 0 then return {} end
+  local len = redis.call('LLEN', list)
+  if len == 0 then return {} end
+  local size = math.min(len, 2 * need)
+  local tail
+  while true do
+    tail = redis.call('LRANGE', list, -size, -1)
+    local found = 0
+    for _, id in ipairs(tail) do if want[id] then found = found + 1 end end
+    if found >= need or size >= len or size >= maxScan then break end
+    size = math.min(len, maxScan, size * 2)
+  end
+  local kept, taken = {}, {}
+  for _, id in ipairs(tail) do
+    if want[id] then
+      want[id] = nil
+      table.insert(taken, id)
+    else
+      table.insert(kept, id)
+    end
+  end
+  if #taken == 0 then return taken end
+  redis.call('LTRIM', list, 0, -(#tail + 1))
+  for i = 1, #kept, 1000 do
+    redis.call('RPUSH', list, unpack(kept, i, math.min(i + 999, #kept)))
+  end
+  return taken
 end
-return #ids
 `
 
-// finishScript records a written batch in the Bull view: it takes the
-// batch's count off active, puts jobs to retry back at the right end of wait,
-// and adds completed and failed jobs to their sets (newest kept, older jobs
-// and their hashes trimmed).
+// activateScript moves a fetched batch's jobs from wait to active.
+// KEYS: wait, active. ARGV: max scan, then the job ids.
+const activateScript = takeFunction + `
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+local taken = take(KEYS[1], ids, tonumber(ARGV[1]))
+for i = #taken, 1, -1 do redis.call('LPUSH', KEYS[2], taken[i]) end
+return #taken
+`
+
+// finishScript records a written batch in the Bull view: its jobs leave
+// active; jobs to retry go back to the right end of wait, next in line;
+// completed and failed jobs join their sets (the newest kept, older ones and
+// their hashes trimmed).
 // KEYS: active, wait, completed, failed.
-// ARGV: key prefix, active count, keep completed, keep failed, processedOn,
+// ARGV: key prefix, max scan, keep completed, keep failed, processedOn,
 // finishedOn, job name, then five values per job: state ("c" completed, "f"
 // failed, "r" retry), id, attempts, data, failed reason.
-const finishScript = `
-local prefix, taken = ARGV[1], tonumber(ARGV[2])
+const finishScript = takeFunction + `
+local prefix, maxScan = ARGV[1], tonumber(ARGV[2])
 local keep = {c = tonumber(ARGV[3]), f = tonumber(ARGV[4])}
 local sets = {c = KEYS[3], f = KEYS[4]}
 local processedOn, finishedOn, name = ARGV[5], ARGV[6], ARGV[7]
-if taken > 0 then redis.call('RPOP', KEYS[1], taken) end
-local jobs = {c = {}, f = {}}
+local ids, jobs = {}, {c = {}, f = {}}
+for i = 8, #ARGV, 5 do ids[#ids + 1] = ARGV[i + 1] end
+take(KEYS[1], ids, maxScan)
 for i = 8, #ARGV, 5 do
   local state = ARGV[i]
   if state == 'r' then
@@ -71,6 +113,11 @@ end
 return 1
 `
 
+// maxScan bounds how much of a list one batch reads looking for its jobs:
+// far more than the orders in flight on every processor together. A job
+// further in is left where it is.
+const maxScan = 1 << 16
+
 // jobs keeps the Bull 4 view of the queue (see events/bull.go) as orders
 // move through a processor. A nil *jobs does nothing: the view is off.
 type jobs struct {
@@ -90,26 +137,35 @@ func newJobs(rdb *redis.Client, keepCompleted, keepFailed int) *jobs {
 	}
 }
 
-// activate moves n jobs from wait to active, as a batch of n was fetched.
-// It returns how many it moved, which finish takes off active again.
-func (j *jobs) activate(ctx context.Context, n int) (int, error) {
-	if j == nil || n == 0 {
-		return 0, nil
+// activate moves a fetched batch's jobs from wait to active.
+func (j *jobs) activate(ctx context.Context, items []item) error {
+	if j == nil {
+		return nil
 	}
-	moved, err := j.activateJobs.Run(ctx, j.rdb, []string{events.BullKey(events.BullWait), events.BullKey(events.BullActive)}, n).Int()
+	args := make([]any, 0, 1+len(items))
+	args = append(args, maxScan)
+	for i := range items {
+		if items[i].order.ID != "" {
+			args = append(args, items[i].order.ID)
+		}
+	}
+	if len(args) == 1 {
+		return nil
+	}
+	err := j.activateJobs.Run(ctx, j.rdb, []string{events.BullKey(events.BullWait), events.BullKey(events.BullActive)}, args...).Err()
 	if err != nil {
-		return 0, fmt.Errorf("moving %d jobs to active: %w", n, err)
+		return fmt.Errorf("moving %d jobs to active: %w", len(args)-1, err)
 	}
-	return moved, nil
+	return nil
 }
 
 // finish records the outcome of a written batch.
-func (j *jobs) finish(ctx context.Context, items []item, activated int, processedOn, finishedOn time.Time) error {
+func (j *jobs) finish(ctx context.Context, items []item, processedOn, finishedOn time.Time) error {
 	if j == nil {
 		return nil
 	}
 	args := make([]any, 0, 7+5*len(items))
-	args = append(args, events.BullKey(""), activated, j.keepCompleted, j.keepFailed,
+	args = append(args, events.BullKey(""), maxScan, j.keepCompleted, j.keepFailed,
 		processedOn.UnixMilli(), finishedOn.UnixMilli(), events.BullJobName)
 	for i := range items {
 		it := &items[i]

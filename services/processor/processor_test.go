@@ -356,3 +356,50 @@ func TestProcessorKeepsTheBullView(t *testing.T) {
 		t.Errorf("%d job hashes left, want 51", len(keys))
 	}
 }
+
+// TestBullViewMovesTheBatchJobs checks that a batch moves its own jobs
+// between the lists, whatever order batches come in, and that jobs handed
+// back for a retry are next in line.
+func TestBullViewMovesTheBatchJobs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	ctx := t.Context()
+	j := newJobs(e.rdb, 10, 10)
+	wait, active := events.BullKey(events.BullWait), events.BullKey(events.BullActive)
+	for i := 1; i <= 10; i++ { // j1 is the oldest, at the right end
+		must(t, e.rdb.LPush(ctx, wait, fmt.Sprintf("j%d", i)).Err())
+	}
+	batch := func(ids ...string) []item {
+		items := make([]item, len(ids))
+		for i, id := range ids {
+			items[i] = item{order: events.Order{ID: id}, msg: fakeMsg{data: []byte("{}")}}
+		}
+		return items
+	}
+	list := func(key string) []string {
+		l, err := e.rdb.LRange(ctx, key, 0, -1).Result()
+		must(t, err)
+		return l
+	}
+	second := batch("j3", "j4")
+	first := batch("j1", "j2")
+	must(t, j.activate(ctx, second)) // the later batch gets its write slot first
+	must(t, j.activate(ctx, first))
+	if got, want := fmt.Sprint(list(wait)), "[j10 j9 j8 j7 j6 j5]"; got != want {
+		t.Fatalf("wait = %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(list(active)), "[j2 j1 j4 j3]"; got != want {
+		t.Fatalf("active = %s, want %s", got, want)
+	}
+	second[1].outcome = retry
+	must(t, j.finish(ctx, second, time.Now(), time.Now()))
+	if got, want := fmt.Sprint(list(active)), "[j2 j1]"; got != want {
+		t.Errorf("active after the batch = %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(list(wait)), "[j10 j9 j8 j7 j6 j5 j4]"; got != want {
+		t.Errorf("wait after a retry = %s, want %s (the retried job next in line)", got, want)
+	}
+	if n, err := e.rdb.ZScore(ctx, events.BullKey(events.BullCompleted), "j3").Result(); err != nil || n == 0 {
+		t.Errorf("j3 is not completed: %v", err)
+	}
+}
