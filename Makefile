@@ -43,6 +43,23 @@ lint: ## gofmt, go vet and golangci-lint on every module
 	go vet $(PKGS)
 	@for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(GOLANGCI_LINT) run --allow-parallel-runners ./...) || exit 1; done
 
+# The dashboard's chart library, vendored from npm into services/api/web/vendor/uplot.
+UPLOT_VERSION := 1.6.32
+UPLOT_DIR     := services/api/web/vendor/uplot
+
+.PHONY: web-vendor
+web-vendor: ## refresh the dashboard's vendored uPlot (UPLOT_VERSION) from npm
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	npm install --prefix "$$tmp" --no-save --no-audit --no-fund --ignore-scripts uplot@$(UPLOT_VERSION) && \
+	pkg="$$tmp/node_modules/uplot" && \
+	grep -q '"version": "$(UPLOT_VERSION)"' "$$pkg/package.json" && \
+	cp "$$pkg/dist/uPlot.iife.min.js" "$$pkg/dist/uPlot.min.css" "$$pkg/LICENSE" $(UPLOT_DIR)/ && \
+	echo "uPlot $(UPLOT_VERSION) copied to $(UPLOT_DIR)"
+
+.PHONY: screenshot
+screenshot: ## run the dashboard's browser test during a real run; it saves docs/dashboard.png
+	PEDIDOS_SCREENSHOT_DIR=docs go test -race -count=1 -run '^TestDashboard$$' ./infra/pedidos
+
 .PHONY: tidy
 tidy: ## go mod tidy in every module
 	@for m in $(MODULES); do (cd $$m && go mod tidy) || exit 1; done

@@ -1,11 +1,12 @@
-// Package api is the HTTP service of Pedidos. Everything it serves lives
-// under /pedidos (routes.go lists it): it starts, cancels and resets runs,
-// and pauses, resumes, cleans and retries the queue, by asking the control
-// service over NATS; it reports the current run from the run state in the
-// JetStream KV bucket and the counters in Redis, the queue from its Bull 4
-// view in Redis, the history of runs from MongoDB and the services' log
-// files from DATA_DIR/logs; and it streams phases, progress and logged
-// warnings as server-sent events.
+// Package api is the HTTP service of Pedidos. It serves the dashboard at /
+// (the static files of package web, see web.go) and the API under /pedidos
+// (routes.go lists it), both under PATH_PREFIX when one is set. The API
+// starts, cancels and resets runs, and pauses, resumes, cleans and retries
+// the queue, by asking the control service over NATS; it reports the
+// current run from the run state in the JetStream KV bucket and the
+// counters in Redis, the queue from its Bull 4 view in Redis, the history
+// of runs from MongoDB and the services' log files from DATA_DIR/logs; and
+// it streams phases, progress and logged warnings as server-sent events.
 //
 // Every query parameter is validated (type, range, allowed values, given
 // at most once) before anything is touched; unknown ones are ignored.
@@ -73,7 +74,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return errors.Join(err, ln.Close())
 	}
-	s := newServer(cfg, st) //nolint:contextcheck // its middleware logs with each request's context, not Run's
+	s, err := newServer(cfg, st) //nolint:contextcheck // its middleware logs with each request's context, not Run's
+	if err != nil {
+		return errors.Join(err, st.close(ctx), ln.Close())
+	}
 	httpServer := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: readHeaderTimeout,

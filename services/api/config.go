@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -51,6 +52,12 @@ type Config struct {
 	// APIKey, when set, is the key every mutating request must carry in
 	// its X-API-Key header (API_KEY).
 	APIKey string
+	// PathPrefix, when set, is the path every route is served under, the
+	// dashboard (PathPrefix + "/") and the API (PathPrefix + "/pedidos")
+	// alike, for a reverse proxy that forwards a sub-path such as /ops
+	// without stripping it (PATH_PREFIX). It starts with a slash and does
+	// not end with one; "" serves from the root.
+	PathPrefix string
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -114,6 +121,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	cfg.LogDir = logDir
 	cfg.APIKey = getenv("API_KEY")
+	if v := getenv("PATH_PREFIX"); v != "" {
+		prefix, err := parsePathPrefix(v)
+		if err != nil {
+			fail("PATH_PREFIX", v, err.Error())
+		}
+		cfg.PathPrefix = prefix
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
@@ -135,6 +149,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("cors_origins", strings.Join(c.CORSOrigins, ",")),
 		slog.String("log_dir", c.LogDir),
 		slog.String("api_key", mask(c.APIKey)),
+		slog.String("path_prefix", c.PathPrefix),
 	)
 }
 
@@ -175,7 +190,35 @@ func (c Config) withDefaults() Config {
 	if len(c.CORSOrigins) == 0 {
 		c.CORSOrigins = []string{"*"}
 	}
+	c.PathPrefix = strings.TrimRight(c.PathPrefix, "/")
 	return c
+}
+
+// parsePathPrefix checks a path prefix and returns it without its trailing
+// slash: "/" is no prefix, "/ops/" is "/ops". Each segment is made of
+// letters, digits and -._~ (no "." or ".." segment), so that the prefix
+// needs no escaping in a URL or a route.
+func parsePathPrefix(s string) (string, error) {
+	const want = "want a path such as /ops: segments of letters, digits and -._~"
+	if !strings.HasPrefix(s, "/") {
+		return "", errors.New(want)
+	}
+	prefix := strings.TrimSuffix(s, "/")
+	if prefix == "" {
+		return "", nil
+	}
+	for seg := range strings.SplitSeq(prefix[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." || strings.TrimFunc(seg, isPathChar) != "" {
+			return "", errors.New(want)
+		}
+	}
+	return prefix, nil
+}
+
+// isPathChar reports whether r may appear in a path segment unescaped
+// (RFC 3986 unreserved characters).
+func isPathChar(r rune) bool {
+	return r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r))
 }
 
 func parsePort(s string) (int, error) {

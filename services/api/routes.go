@@ -2,14 +2,19 @@ package api
 
 import "github.com/labstack/echo/v4"
 
-// basePath prefixes every route, as in the original project.
+// basePath prefixes every route of the API (after PATH_PREFIX), as in the
+// original project.
 const basePath = "/pedidos"
 
-// routes registers every endpoint of the api. Each handler binds and
-// validates its input, calls one method, and answers. Every POST changes
-// something and requires the API key when one is set (see requireAPIKey).
+// routes registers every endpoint of the api, under the path prefix when
+// one is set: the dashboard (web.go) and the API. Each handler of the API
+// binds and validates its input, calls one method, and answers. Every POST
+// changes something and requires the API key when one is set (see
+// requireAPIKey).
 func (s *server) routes(e *echo.Echo) {
-	g := e.Group(basePath)
+	root := e.Group(s.cfg.PathPrefix)
+	s.webRoutes(root)
+	g := root.Group(basePath)
 	key := s.requireAPIKey
 
 	// Runs.

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/pedidos/pedidos/services/api/sse"
+	"github.com/pedidos/pedidos/services/api/web"
 )
 
 // server holds what the handlers share. Handlers are its methods; routes.go
@@ -21,14 +22,21 @@ type server struct {
 	cache  *runCache
 	hub    *sse.Hub
 	echo   *echo.Echo
+	// assets are the dashboard's files, by path (see web.go).
+	assets map[string]*asset
 	// stall tells whether the current run is stuck.
 	stall stallWatch
 	// aborting counts the cancels and forced resets in flight.
 	aborting atomic.Int32
 }
 
-func newServer(cfg Config, st *stores) *server {
+func newServer(cfg Config, st *stores) (*server, error) {
+	assets, err := loadAssets(web.FS)
+	if err != nil {
+		return nil, err
+	}
 	s := &server{
+		assets: assets,
 		cfg:    cfg,
 		logger: cfg.Logger,
 		stores: st,
@@ -42,7 +50,7 @@ func newServer(cfg Config, st *stores) *server {
 		Logger:    cfg.Logger,
 	})
 	s.echo = s.newEcho()
-	return s
+	return s, nil
 }
 
 // newEcho returns the router with its middleware and routes.
@@ -50,7 +58,10 @@ func (s *server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Pre(middleware.RemoveTrailingSlash()) // /pedidos/ is /pedidos
+	// /pedidos/ is /pedidos; the dashboard's page is PathPrefix + "/".
+	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{
+		Skipper: func(c echo.Context) bool { return c.Request().URL.Path == s.dashboardPath() },
+	}))
 	e.Use(
 		s.logRequests(),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
