@@ -260,16 +260,16 @@ func (m *machine) announce(ctx context.Context, run events.Run, obs *observation
 	}
 	m.log.Info("phase", "run_id", run.ID, "phase", ev.Phase, "previous", ev.Previous,
 		"processed_vip", ev.Counts.Processed.VIP, "processed_normal", ev.Counts.Processed.Normal)
-	return m.publishPhase(ctx, ev)
+	return m.publishPhase(ctx, ev, ev.MsgID())
 }
 
-// publishPhase publishes a phase event on control.phase, once per run and phase.
-func (m *machine) publishPhase(ctx context.Context, ev events.PhaseEvent) error {
+// publishPhase publishes a phase event on control.phase, once per msgID.
+func (m *machine) publishPhase(ctx context.Context, ev events.PhaseEvent, msgID string) error {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encoding phase event: %w", err)
 	}
-	if _, err := m.js.Publish(ctx, events.SubjectPhase, data, jetstream.WithMsgID(ev.MsgID())); err != nil {
+	if _, err := m.js.Publish(ctx, events.SubjectPhase, data, jetstream.WithMsgID(msgID)); err != nil {
 		return fmt.Errorf("publishing phase %s of run %s: %w", ev.Phase, ev.RunID, err)
 	}
 	return nil

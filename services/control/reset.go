@@ -3,6 +3,8 @@ package control
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/pedidos/pedidos/events"
 )
@@ -52,6 +54,16 @@ func (c *commands) reset(ctx context.Context, in events.ResetRequest) (events.Re
 		return events.ResetReply{}, err
 	}
 	if err := m.setPaused(ctx, events.PriorityVIP, false); err != nil {
+		return events.ResetReply{}, err
+	}
+	// Followers of control.phase learn that there is no run any more.
+	now := time.Now().UTC()
+	previous := run.Phase
+	if previous.Active() {
+		previous = events.PhaseAborted
+	}
+	idle := events.PhaseEvent{Phase: events.PhaseIdle, Previous: previous, At: now, Reason: "reset"}
+	if err := m.publishPhase(ctx, idle, "reset:"+strconv.FormatInt(now.UnixNano(), 10)); err != nil {
 		return events.ResetReply{}, err
 	}
 	m.log.Info("reset", "pending_orders_purged", orders, "redis_keys_deleted", keys)
