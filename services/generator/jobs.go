@@ -3,6 +3,8 @@ package generator
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
@@ -10,62 +12,62 @@ import (
 	"github.com/pedidos/pedidos/events"
 )
 
-// addScript adds jobs to the Bull view (see events/bull.go), once each: a
-// job whose hash exists is skipped, so a generator that re-publishes a chunk
-// after a restart adds nothing twice. VIP jobs go to wait, NORMAL ones to
-// paused until the VIP drain.
-// KEYS: wait, paused. ARGV: key prefix, job name, then four values per job:
-// id, data, timestamp (ms), "1" if VIP.
-const addScript = `
-local prefix, name = ARGV[1], ARGV[2]
-for i = 3, #ARGV, 4 do
-  local key = prefix .. ARGV[i]
-  if redis.call('HSETNX', key, 'data', ARGV[i + 1]) == 1 then
-    redis.call('HSET', key, 'name', name, 'timestamp', ARGV[i + 2], 'delay', '0', 'attemptsMade', '0')
-    if ARGV[i + 3] == '1' then
-      redis.call('LPUSH', KEYS[1], ARGV[i])
-    else
-      redis.call('LPUSH', KEYS[2], ARGV[i])
-    end
-  end
-end
-return 1
-`
-
-// addSlice bounds the jobs added by one script call, so Redis serves other
-// clients between them.
-const addSlice = 1000
-
-// jobs adds published orders to the Bull view. A nil *jobs does nothing:
-// the view is off.
+// jobs adds published orders to the Bull view (see events/bull.go): a job
+// hash per order, and its id in wait (VIP) or paused (NORMAL, until the VIP
+// drain). A nil *jobs does nothing: the view is off.
+//
+// A chunk's jobs are added in one MULTI/EXEC transaction that also sets a
+// marker for the chunk, and a chunk whose marker exists is skipped: a
+// generator that re-publishes a chunk after a restart adds nothing twice,
+// without a script to check each job.
 type jobs struct {
-	rdb    *redis.Client
-	script *redis.Script
+	rdb *redis.Client
 }
 
-func newJobs(rdb *redis.Client) *jobs {
-	return &jobs{rdb: rdb, script: redis.NewScript(addScript)}
-}
+func newJobs(rdb *redis.Client) *jobs { return &jobs{rdb: rdb} }
 
-// add adds one job per order; msgs[i] carries orders[i]'s payload.
-func (j *jobs) add(ctx context.Context, orders []events.Order, msgs []*nats.Msg) error {
-	if j == nil {
+// chunkMarkerTTL keeps a chunk's marker long after any run ends.
+const chunkMarkerTTL = 24 * time.Hour
+
+// add adds the jobs of chunk c of run runID; msgs[i] carries orders[i]'s
+// payload.
+func (j *jobs) add(ctx context.Context, runID string, c int, orders []events.Order, msgs []*nats.Msg) error {
+	if j == nil || len(orders) == 0 {
 		return nil
 	}
-	keys := []string{events.BullKey(events.BullWait), events.BullKey(events.BullPaused)}
-	args := make([]any, 0, 2+4*addSlice)
-	for start := 0; start < len(orders); start += addSlice {
-		args = append(args[:0], events.BullKey(""), events.BullJobName)
-		for i := start; i < min(start+addSlice, len(orders)); i++ {
-			vip := "0"
-			if orders[i].Priority == events.PriorityVIP {
-				vip = "1"
-			}
-			args = append(args, orders[i].ID, msgs[i].Data, orders[i].CreatedAt.UnixMilli(), vip)
+	marker := "pedidos:bull-chunk:" + runID + ":" + strconv.Itoa(c)
+	added, err := j.rdb.Exists(ctx, marker).Result()
+	if err != nil {
+		return fmt.Errorf("checking chunk %d: %w", c, err)
+	}
+	if added == 1 {
+		return nil
+	}
+	var vip, normal []any
+	pipe := j.rdb.TxPipeline()
+	for i := range orders {
+		o := &orders[i]
+		pipe.HSet(ctx, events.BullKey(o.ID),
+			events.BullFieldName, events.BullJobName,
+			events.BullFieldData, msgs[i].Data,
+			events.BullFieldTimestamp, o.CreatedAt.UnixMilli(),
+			events.BullFieldDelay, 0,
+			events.BullFieldAttemptsMade, 0)
+		if o.Priority == events.PriorityVIP {
+			vip = append(vip, o.ID)
+		} else {
+			normal = append(normal, o.ID)
 		}
-		if err := j.script.Run(ctx, j.rdb, keys, args...).Err(); err != nil {
-			return fmt.Errorf("adding %d jobs: %w", len(args)/4, err)
-		}
+	}
+	if len(vip) > 0 {
+		pipe.LPush(ctx, events.BullKey(events.BullWait), vip...)
+	}
+	if len(normal) > 0 {
+		pipe.LPush(ctx, events.BullKey(events.BullPaused), normal...)
+	}
+	pipe.Set(ctx, marker, 1, chunkMarkerTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("adding the %d jobs of chunk %d: %w", len(orders), c, err)
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func (g *generator) publishRun(ctx context.Context, run events.Run) (events.Gene
 		msgs, arena = encode(orders, arena)
 		// The jobs exist in the Bull view before their orders can be
 		// processed, so a processor always finds the job it finishes.
-		if err := g.jobs.add(ctx, orders, msgs); err != nil {
+		if err := g.jobs.add(ctx, run.ID, c, orders, msgs); err != nil {
 			return prog, fmt.Errorf("adding chunk %d to the Bull view: %w", c, err)
 		}
 		if err := g.pub.publishChunk(ctx, msgs); err != nil {

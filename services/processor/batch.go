@@ -61,27 +61,57 @@ type batcher struct {
 	log         *slog.Logger
 }
 
-// handle processes one batch of orders of priority p. Every message is acked,
-// terminated or nak'ed before handle returns; none is acked before MongoDB
-// acknowledged its write.
-func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstream.Msg) {
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	items := make([]item, len(msgs))
-	docs := make([]any, 0, len(msgs))
-	arena := make([]byte, 0, len(msgs)*documentSize)
+// batch is a fetched batch of one priority on its way to MongoDB.
+type batch struct {
+	priority events.Priority
+	// epoch is the quiesce epoch the batch was fetched in.
+	epoch uint64
+	items []item
+}
+
+// take decodes a fetched batch and marks its jobs active in the Bull view.
+// It runs in fetch order, so a batch's jobs are the oldest waiting ones.
+func (b *batcher) take(ctx context.Context, p events.Priority, epoch uint64, msgs []jetstream.Msg) *batch {
+	bt := &batch{priority: p, epoch: epoch, items: make([]item, len(msgs))}
 	for i, m := range msgs {
-		it := prepare(m)
+		bt.items[i] = prepare(m)
+	}
+	if err := b.jobs.activate(ctx, bt.items); err != nil {
+		b.log.Warn("updating the Bull view", "orders", len(msgs), "err", err)
+	}
+	return bt
+}
+
+// handBack returns a batch to JetStream untouched: a quiesce came between
+// its fetch and its write. Its jobs wait again.
+func (b *batcher) handBack(ctx context.Context, bt *batch) {
+	for i := range bt.items {
+		bt.items[i].outcome = retry
+	}
+	if err := b.jobs.finish(ctx, bt.items, time.Now(), time.Now()); err != nil {
+		b.log.Warn("updating the Bull view", "orders", len(bt.items), "err", err)
+	}
+	for i := range bt.items {
+		_ = bt.items[i].msg.Nak()
+	}
+}
+
+// handle writes a batch. Every message is acked, terminated or nak'ed before
+// handle returns; none is acked before MongoDB acknowledged its write.
+func (b *batcher) handle(ctx context.Context, bt *batch) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	items, p := bt.items, bt.priority
+	docs := make([]any, 0, len(items))
+	arena := make([]byte, 0, len(items)*documentSize)
+	for i := range items {
+		it := &items[i]
 		if it.order.ID != "" && it.order.RunID != "" {
 			it.doc = len(docs)
 			start := len(arena)
-			d := newDocument(&it, p, now)
+			d := newDocument(it, p, now)
 			arena = d.appendBSON(arena)
 			docs = append(docs, bson.Raw(arena[start:len(arena):len(arena)]))
 		}
-		items[i] = it
-	}
-	if err := b.jobs.activate(ctx, items); err != nil {
-		b.log.Warn("updating the Bull view", "orders", len(msgs), "err", err)
 	}
 	results := b.write(ctx, docs)
 	b.failExhausted(ctx, items, now, results)
@@ -97,10 +127,10 @@ func (b *batcher) handle(ctx context.Context, p events.Priority, msgs []jetstrea
 	if err := b.counters.add(ctx, t); err != nil {
 		// The orders are in MongoDB; acking them loses nothing. Control
 		// reconciles the counters from MongoDB when they fall short.
-		b.log.Error("counting processed orders", "priority", p, "orders", len(msgs), "err", err)
+		b.log.Error("counting processed orders", "priority", p, "orders", len(items), "err", err)
 	}
 	if err := b.jobs.finish(ctx, items, now, t.done); err != nil {
-		b.log.Warn("updating the Bull view", "orders", len(msgs), "err", err)
+		b.log.Warn("updating the Bull view", "orders", len(items), "err", err)
 	}
 	for i := range items {
 		b.settle(ctx, &items[i], results)

@@ -15,8 +15,8 @@ type Config struct {
 	NATSURL  string
 	MongoURI string
 	RedisURL string
-	// Concurrency is the number of batches in flight per priority
-	// (ORDERS_QUEUE_CONCURRENCY).
+	// Concurrency is the number of batches in flight per priority, fetched
+	// and waiting or being written (ORDERS_QUEUE_CONCURRENCY).
 	Concurrency int
 	// Writers bounds the batches written to MongoDB at once
 	// (MONGO_WRITE_CONCURRENCY); the others wait, fetched, and can still be

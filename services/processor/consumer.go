@@ -12,47 +12,57 @@ import (
 	"github.com/pedidos/pedidos/events"
 )
 
-// consumer pulls the orders of one priority from its durable consumer and
-// hands them, a batch at a time, to the batcher, with Concurrency batches in
-// flight. Whether it receives anything is decided by JetStream: the NORMAL
-// consumer stays paused until control declares the VIP drain.
+// consumer pulls the orders of one priority from its durable consumer: one
+// fetcher, so batches are taken in stream order, hands them through a queue
+// of Depth batches to a pool of writers. Whether it receives anything is
+// decided by JetStream: the NORMAL consumer stays paused until control
+// declares the VIP drain.
 type consumer struct {
 	priority  events.Priority
 	cons      jetstream.Consumer
 	batcher   *batcher
 	gate      *gate
-	workers   int
+	depth     int // batches in flight: queued and being written
+	writers   int
 	batchSize int
 	fetchWait time.Duration
 	log       *slog.Logger
 }
 
-// run fetches until ctx is cancelled; batches already fetched are processed
+// run fetches until ctx is cancelled; batches already fetched are written
 // under work, which outlives ctx so that they finish instead of being cut.
 func (c *consumer) run(ctx, work context.Context) {
+	queue := make(chan *batch, max(c.depth-c.writers, 0))
 	var wg sync.WaitGroup
-	for range c.workers {
-		wg.Go(func() { c.loop(ctx, work) })
+	for range c.writers {
+		wg.Go(func() {
+			for bt := range queue {
+				c.handle(work, bt)
+			}
+		})
 	}
+	c.fetch(ctx, work, queue)
+	close(queue)
 	wg.Wait()
 }
 
-func (c *consumer) loop(ctx, work context.Context) {
+// fetch pulls batches in stream order and queues them for the writers.
+func (c *consumer) fetch(ctx, work context.Context, queue chan<- *batch) {
 	msgs := make([]jetstream.Msg, 0, c.batchSize)
 	failures := 0
 	for ctx.Err() == nil {
 		epoch := c.gate.epoch.Load()
-		batch, err := c.cons.Fetch(c.batchSize, jetstream.FetchMaxWait(c.fetchWait))
+		fetched, err := c.cons.Fetch(c.batchSize, jetstream.FetchMaxWait(c.fetchWait))
 		if err == nil {
 			msgs = msgs[:0]
-			for m := range batch.Messages() {
+			for m := range fetched.Messages() {
 				msgs = append(msgs, m)
 			}
-			err = batch.Error()
+			err = fetched.Error()
 		}
 		if len(msgs) > 0 {
-			c.handle(work, epoch, msgs)
-			msgs = msgs[:0]
+			queue <- c.batcher.take(work, c.priority, epoch, msgs)
+			msgs = make([]jetstream.Msg, 0, c.batchSize)
 		}
 		if err == nil {
 			failures = 0
@@ -69,24 +79,22 @@ func (c *consumer) loop(ctx, work context.Context) {
 	}
 }
 
-// handle processes one batch fetched at epoch, or hands it back if a quiesce
-// came since. A panic nak's the batch instead of killing the process.
-func (c *consumer) handle(ctx context.Context, epoch uint64, msgs []jetstream.Msg) {
-	if !c.gate.enter(ctx, epoch) {
-		for _, m := range msgs {
-			_ = m.Nak()
-		}
+// handle writes one batch, or hands it back if a quiesce came since it was
+// fetched. A panic nak's the batch instead of killing the process.
+func (c *consumer) handle(ctx context.Context, bt *batch) {
+	if !c.gate.enter(ctx, bt.epoch) {
+		c.batcher.handBack(ctx, bt)
 		return
 	}
 	defer c.gate.leave()
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("panic processing batch; redelivering it", "priority", c.priority,
-				"orders", len(msgs), "panic", fmt.Sprint(r))
-			for _, m := range msgs {
-				_ = m.NakWithDelay(time.Second)
+				"orders", len(bt.items), "panic", fmt.Sprint(r))
+			for i := range bt.items {
+				_ = bt.items[i].msg.NakWithDelay(time.Second)
 			}
 		}
 	}()
-	c.batcher.handle(ctx, c.priority, msgs)
+	c.batcher.handle(ctx, bt)
 }

@@ -13,11 +13,11 @@ import (
 
 // takeFunction is the Lua both scripts use to take given jobs out of a
 // list. Jobs enter a list at its left end and leave it near its right end,
-// in about the order they entered: the jobs of a batch are found by reading
-// the list's tail, a window twice the batch wide, widened until every job is
-// found or maxScan entries were read. The tail is then written back without
-// them. The cost is the window, not the list: a batch pays about twice its
-// size, however long the list.
+// in about the order they entered. Usually a batch's jobs are exactly the
+// list's oldest: one RPOP takes them. Otherwise the list's tail is read, a
+// window twice the batch wide, widened until every job is found or maxScan
+// entries were read, and written back without them. Either way the cost is
+// about the batch, not the list. It returns the jobs taken, oldest first.
 const takeFunction = `
 local function take(list, ids, maxScan)
   local want, need = {}, 0
@@ -25,8 +25,19 @@ local function take(list, ids, maxScan)
     if not want[id] then want[id] = true; need = need + 1 end
   end
   if need == 0 then return {} end
+  local popped = redis.call('RPOP', list, need)
+  if not popped then return {} end
+  local all = #popped == need
+  for _, id in ipairs(popped) do
+    if not want[id] then all = false; break end
+  end
+  if all then return popped end
+  local back = {}
+  for i = #popped, 1, -1 do back[#back + 1] = popped[i] end
+  for i = 1, #back, 1000 do
+    redis.call('RPUSH', list, unpack(back, i, math.min(i + 999, #back)))
+  end
   local len = redis.call('LLEN', list)
-  if len == 0 then return {} end
   local size = math.min(len, 2 * need)
   local tail
   while true do
@@ -36,16 +47,18 @@ local function take(list, ids, maxScan)
     if found >= need or size >= len or size >= maxScan then break end
     size = math.min(len, maxScan, size * 2)
   end
-  local kept, taken = {}, {}
+  local kept, found = {}, {}
   for _, id in ipairs(tail) do
     if want[id] then
       want[id] = nil
-      table.insert(taken, id)
+      found[#found + 1] = id
     else
-      table.insert(kept, id)
+      kept[#kept + 1] = id
     end
   end
-  if #taken == 0 then return taken end
+  if #found == 0 then return found end
+  local taken = {}
+  for i = #found, 1, -1 do taken[#taken + 1] = found[i] end
   redis.call('LTRIM', list, 0, -(#tail + 1))
   for i = 1, #kept, 1000 do
     redis.call('RPUSH', list, unpack(kept, i, math.min(i + 999, #kept)))
@@ -60,14 +73,18 @@ const activateScript = takeFunction + `
 local ids = {}
 for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
 local taken = take(KEYS[1], ids, tonumber(ARGV[1]))
-for i = #taken, 1, -1 do redis.call('LPUSH', KEYS[2], taken[i]) end
+for i = 1, #taken, 1000 do
+  redis.call('LPUSH', KEYS[2], unpack(taken, i, math.min(i + 999, #taken)))
+end
 return #taken
 `
 
 // finishScript records a written batch in the Bull view: its jobs leave
-// active; jobs to retry go back to the right end of wait, next in line;
+// active; jobs to retry go back to the right end of wait, next in line and
+// in their order;
 // completed and failed jobs join their sets (the newest kept, older ones and
-// their hashes trimmed).
+// their hashes trimmed). Redis commands are batched where they can be: the
+// script's cost is mostly one HSET per kept job.
 // KEYS: active, wait, completed, failed.
 // ARGV: key prefix, max scan, keep completed, keep failed, processedOn,
 // finishedOn, job name, then five values per job: state ("c" completed, "f"
@@ -80,33 +97,51 @@ local processedOn, finishedOn, name = ARGV[5], ARGV[6], ARGV[7]
 local ids, jobs = {}, {c = {}, f = {}}
 for i = 8, #ARGV, 5 do ids[#ids + 1] = ARGV[i + 1] end
 take(KEYS[1], ids, maxScan)
+local function del(keys)
+  for i = 1, #keys, 1000 do redis.call('DEL', unpack(keys, i, math.min(i + 999, #keys))) end
+end
+local again = {}
+for i = #ARGV - 4, 8, -5 do
+  if ARGV[i] == 'r' then again[#again + 1] = ARGV[i + 1] end
+end
+for i = 1, #again, 1000 do
+  redis.call('RPUSH', KEYS[2], unpack(again, i, math.min(i + 999, #again)))
+end
 for i = 8, #ARGV, 5 do
   local state = ARGV[i]
-  if state == 'r' then
-    redis.call('RPUSH', KEYS[2], ARGV[i + 1])
-  else
-    table.insert(jobs[state], i)
-  end
+  if state ~= 'r' then table.insert(jobs[state], i) end
 end
 for state, list in pairs(jobs) do
   local first = #list - keep[state] + 1
+  local gone, members = {}, {}
   for n, i in ipairs(list) do
-    local key = prefix .. ARGV[i + 1]
+    local id = ARGV[i + 1]
+    local key = prefix .. id
     if n < first then
-      redis.call('DEL', key)
+      gone[#gone + 1] = key
     else
-      if redis.call('HSETNX', key, 'data', ARGV[i + 3]) == 1 then
-        redis.call('HSET', key, 'name', name, 'timestamp', processedOn, 'delay', '0')
+      if state == 'f' then
+        if redis.call('HSETNX', key, 'data', ARGV[i + 3]) == 1 then
+          redis.call('HSET', key, 'name', name, 'timestamp', processedOn, 'delay', '0')
+        end
+        redis.call('HSET', key, 'processedOn', processedOn, 'finishedOn', finishedOn,
+          'attemptsMade', ARGV[i + 2], 'failedReason', ARGV[i + 4])
+      else
+        redis.call('HSET', key, 'processedOn', processedOn, 'finishedOn', finishedOn, 'attemptsMade', ARGV[i + 2])
       end
-      redis.call('HSET', key, 'processedOn', processedOn, 'finishedOn', finishedOn, 'attemptsMade', ARGV[i + 2])
-      if state == 'f' then redis.call('HSET', key, 'failedReason', ARGV[i + 4]) end
-      redis.call('ZADD', sets[state], finishedOn, ARGV[i + 1])
+      members[#members + 1] = finishedOn
+      members[#members + 1] = id
     end
+  end
+  del(gone)
+  for i = 1, #members, 1000 do
+    redis.call('ZADD', sets[state], unpack(members, i, math.min(i + 999, #members)))
   end
   local over = redis.call('ZCARD', sets[state]) - keep[state]
   if over > 0 then
     local old = redis.call('ZRANGE', sets[state], 0, over - 1)
-    for _, id in ipairs(old) do redis.call('DEL', prefix .. id) end
+    for n, id in ipairs(old) do old[n] = prefix .. id end
+    del(old)
     redis.call('ZREMRANGEBYRANK', sets[state], 0, over - 1)
   end
 end
@@ -179,7 +214,13 @@ func (j *jobs) finish(ctx context.Context, items []item, processedOn, finishedOn
 		case it.reason != "":
 			state = "f"
 		}
-		args = append(args, state, it.order.ID, strconv.Itoa(it.attempts), it.msg.Data(), it.reason)
+		// Only a failed job may lack its hash (an order published without
+		// one): its data goes along; a completed job's would be dead weight.
+		var data []byte
+		if state == "f" {
+			data = it.msg.Data()
+		}
+		args = append(args, state, it.order.ID, strconv.Itoa(it.attempts), data, it.reason)
 	}
 	keys := []string{
 		events.BullKey(events.BullActive), events.BullKey(events.BullWait),

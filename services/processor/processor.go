@@ -92,7 +92,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		consumers = append(consumers, &consumer{
-			priority: p, cons: cons, batcher: b, gate: g, workers: cfg.Concurrency,
+			priority: p, cons: cons, batcher: b, gate: g, depth: cfg.Concurrency, writers: cfg.Writers,
 			batchSize: cfg.BatchSize, fetchWait: cfg.FetchWait, log: log,
 		})
 	}
