@@ -46,6 +46,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err
 		return err
 	}
 	defer func() { err = errors.Join(err, logFiles.Close()) }()
+	if addr := getenv("PPROF_ADDR"); addr != "" {
+		stop, err := servePprof(ctx, addr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	dir := getenv("DATA_DIR")
 	if dir == "" {
 		dir = "data"
