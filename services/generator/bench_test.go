@@ -41,7 +41,10 @@ func BenchmarkPublishChunk(b *testing.B) {
 		orders = src.fill(orders, int64(i)*chunk, chunk, time.Now())
 		var msgs []*nats.Msg
 		msgs, arena = encode(orders, arena)
-		if err := pub.publishChunk(b.Context(), msgs); err != nil {
+		if err := pub.send(b.Context(), msgs); err != nil {
+			b.Fatal(err)
+		}
+		if err := pub.settle(b.Context(), 0); err != nil {
 			b.Fatal(err)
 		}
 	}

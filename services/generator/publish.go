@@ -75,13 +75,33 @@ func encode(orders []events.Order, arena []byte) ([]*nats.Msg, []byte) {
 	return msgs, arena
 }
 
-// publishChunk publishes msgs and waits for every ack, retrying the ones
-// JetStream refused or did not acknowledge in time.
-func (p *publisher) publishChunk(ctx context.Context, msgs []*nats.Msg) error {
-	for attempt := 1; ; attempt++ {
-		if err := p.publishAll(ctx, msgs); err != nil {
-			return err
+// send publishes msgs asynchronously; their acks are awaited by settle.
+func (p *publisher) send(ctx context.Context, msgs []*nats.Msg) error {
+	for i, m := range msgs {
+		if i%256 == 0 && ctx.Err() != nil {
+			return p.drain(ctx)
 		}
+		if _, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(10*time.Second)); err != nil {
+			p.onError(p.js, m, err)
+		}
+	}
+	return nil
+}
+
+// settle waits until no more than keep publishes are pending, then
+// republishes, until acknowledged, any that JetStream refused or did not
+// acknowledge in time.
+func (p *publisher) settle(ctx context.Context, keep int) error {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for p.js.PublishAsyncPending() > keep {
+		select {
+		case <-ctx.Done():
+			return p.drain(ctx)
+		case <-tick.C:
+		}
+	}
+	for attempt := 1; ; attempt++ {
 		failed, errs := p.takeFailed()
 		if len(failed) == 0 {
 			return nil
@@ -91,10 +111,17 @@ func (p *publisher) publishChunk(ctx context.Context, msgs []*nats.Msg) error {
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return p.drain(ctx)
 		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
 		}
-		msgs = failed
+		if err := p.send(ctx, failed); err != nil {
+			return err
+		}
+		select {
+		case <-p.js.PublishAsyncComplete():
+		case <-ctx.Done():
+			return p.drain(ctx)
+		}
 	}
 }
 
@@ -102,25 +129,10 @@ func (p *publisher) publishChunk(ctx context.Context, msgs []*nats.Msg) error {
 // the publishes it already sent.
 const settleTimeout = 5 * time.Second
 
-// publishAll publishes msgs and waits until no publish is pending. When ctx
-// ends it stops publishing but still waits, up to settleTimeout, for the
-// publishes already sent: whoever stopped it may purge the stream next.
-func (p *publisher) publishAll(ctx context.Context, msgs []*nats.Msg) error {
-	for i, m := range msgs {
-		if i%256 == 0 && ctx.Err() != nil {
-			break
-		}
-		if _, err := p.js.PublishMsgAsync(m, jetstream.WithStallWait(10*time.Second)); err != nil {
-			p.onError(p.js, m, err)
-		}
-	}
-	if ctx.Err() == nil {
-		select {
-		case <-p.js.PublishAsyncComplete():
-			return nil
-		case <-ctx.Done():
-		}
-	}
+// drain waits, up to settleTimeout, for the acks of the publishes already
+// sent, and returns ctx's error: whoever stopped the generation may purge
+// the stream next.
+func (p *publisher) drain(ctx context.Context) error {
 	select {
 	case <-p.js.PublishAsyncComplete():
 	case <-time.After(settleTimeout):
