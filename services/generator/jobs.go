@@ -51,8 +51,7 @@ func (j *jobs) add(ctx context.Context, runID string, c int, orders []events.Ord
 			events.BullFieldName, events.BullJobName,
 			events.BullFieldData, msgs[i].Data,
 			events.BullFieldTimestamp, o.CreatedAt.UnixMilli(),
-			events.BullFieldDelay, 0,
-			events.BullFieldAttemptsMade, 0)
+			events.BullFieldDelay, 0)
 		if o.Priority == events.PriorityVIP {
 			vip = append(vip, o.ID)
 		} else {

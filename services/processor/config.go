@@ -80,7 +80,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		dst  *int
 		def  int
 	}{
-		{"BULL_KEEP_COMPLETED", &cfg.KeepCompleted, 1000},
+		{"BULL_KEEP_COMPLETED", &cfg.KeepCompleted, 100},
 		{"BULL_KEEP_FAILED", &cfg.KeepFailed, 10000},
 	}
 	for _, v := range keeps {
