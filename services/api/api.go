@@ -93,6 +93,7 @@ func Run(ctx context.Context, cfg Config) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.cache.follow(workCtx, st.js) })
 	wg.Go(func() { s.hub.Run(workCtx) })
+	wg.Go(func() { s.counters.refresh(workCtx, s.stores.redis, s.cache) })
 
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- httpServer.Serve(ln) })

@@ -26,6 +26,8 @@ type server struct {
 	assets map[string]*asset
 	// stall tells whether the current run is stuck.
 	stall stallWatch
+	// counters caches the current run's counters (see countersFresh).
+	counters counterCache
 	// aborting counts the cancels and forced resets in flight.
 	aborting atomic.Int32
 }
