@@ -52,13 +52,16 @@ func (s *server) status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
-// countersFresh is how old the counters of an active run may be when a
-// status is computed from them: a refresher reads them this often, so that
-// no request waits for Redis, which a processor's script may keep busy for a
-// few milliseconds.
-const countersFresh = 100 * time.Millisecond
+// countersEvery is how often a refresher reads the counters of the active
+// run, so that no status request waits for Redis, which a processor's script
+// or a generator's transaction may keep busy for a few milliseconds.
+const countersEvery = 50 * time.Millisecond
 
-// counterCache holds the latest counters read for a run.
+// countersStale is the age past which cached counters are not served: the
+// refresher is failing, and a request should read, and say so itself.
+const countersStale = time.Second
+
+// counterCache holds the latest counters read for the active run.
 type counterCache struct {
 	mu    sync.Mutex
 	runID string
@@ -66,19 +69,23 @@ type counterCache struct {
 	value events.RunCounters
 }
 
-// get returns the counters of run runID: while the run is active, the cached
-// ones if fresh; else read now (once for every caller waiting). An ended
-// run's counters are read afresh: they are final, and the system is idle.
+// get returns the counters of run runID: while the run is active, the ones
+// the refresher read last; otherwise, or before its first read, read now. An
+// ended run's counters are final, and the system idle.
 func (cc *counterCache) get(ctx context.Context, rdb *redis.Client, runID string, active bool) (events.RunCounters, error) {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if active && cc.runID == runID && time.Since(cc.at) < countersFresh {
-		return cc.value, nil
+	if active {
+		cc.mu.Lock()
+		c, ok := cc.value, cc.runID == runID && time.Since(cc.at) < countersStale
+		cc.mu.Unlock()
+		if ok {
+			return c, nil
+		}
 	}
-	return cc.readLocked(ctx, rdb, runID)
+	return readCounters(ctx, rdb, runID)
 }
 
-func (cc *counterCache) readLocked(ctx context.Context, rdb *redis.Client, runID string) (events.RunCounters, error) {
+// readCounters reads the counters of run runID from Redis.
+func readCounters(ctx context.Context, rdb *redis.Client, runID string) (events.RunCounters, error) {
 	h, err := rdb.HGetAll(ctx, events.RunCountersKey(runID)).Result()
 	if err != nil {
 		return events.RunCounters{}, &echo.HTTPError{
@@ -91,14 +98,13 @@ func (cc *counterCache) readLocked(ctx context.Context, rdb *redis.Client, runID
 	if err != nil {
 		return c, fmt.Errorf("decoding counters of run %s: %w", runID, err)
 	}
-	cc.runID, cc.at, cc.value = runID, time.Now(), c
 	return c, nil
 }
 
-// refresh reads the counters of the active run every countersFresh/2 until
-// ctx ends, so that requests find them fresh.
+// refresh reads the counters of the active run every countersEvery until
+// ctx ends; requests never wait for it.
 func (cc *counterCache) refresh(ctx context.Context, rdb *redis.Client, runs *runCache) {
-	tick := time.NewTicker(countersFresh / 2)
+	tick := time.NewTicker(countersEvery)
 	defer tick.Stop()
 	for {
 		select {
@@ -110,8 +116,12 @@ func (cc *counterCache) refresh(ctx context.Context, rdb *redis.Client, runs *ru
 		if run == nil || !run.Phase.Active() {
 			continue
 		}
+		c, err := readCounters(ctx, rdb, run.ID)
+		if err != nil {
+			continue // requests read for themselves while the cache is cold; a failure is theirs to report
+		}
 		cc.mu.Lock()
-		_, _ = cc.readLocked(ctx, rdb, run.ID) // a failure is the next request's to report
+		cc.runID, cc.at, cc.value = run.ID, time.Now(), c
 		cc.mu.Unlock()
 	}
 }

@@ -16,32 +16,44 @@ import (
 // hash per order, and its id in wait (VIP) or paused (NORMAL, until the VIP
 // drain). A nil *jobs does nothing: the view is off.
 //
-// A chunk's jobs are added in one MULTI/EXEC transaction that also sets a
-// marker for the chunk, and a chunk whose marker exists is skipped: a
-// generator that re-publishes a chunk after a restart adds nothing twice,
-// without a script to check each job.
+// Jobs are added a slice at a time, each slice in one MULTI/EXEC transaction
+// that also sets a marker for it, and a slice whose marker exists is skipped:
+// a generator that re-publishes a chunk after a restart adds nothing twice,
+// without a script to check each job. Slices keep each transaction short,
+// so Redis serves the processors in between.
 type jobs struct {
 	rdb *redis.Client
 }
 
 func newJobs(rdb *redis.Client) *jobs { return &jobs{rdb: rdb} }
 
-// chunkMarkerTTL keeps a chunk's marker long after any run ends.
-const chunkMarkerTTL = 24 * time.Hour
+const (
+	// addSlice is how many jobs one transaction adds.
+	addSlice = 1000
+	// markerTTL keeps a slice's marker long after any run ends.
+	markerTTL = 24 * time.Hour
+)
 
 // add adds the jobs of chunk c of run runID; msgs[i] carries orders[i]'s
 // payload.
 func (j *jobs) add(ctx context.Context, runID string, c int, orders []events.Order, msgs []*nats.Msg) error {
-	if j == nil || len(orders) == 0 {
+	if j == nil {
 		return nil
 	}
-	marker := "pedidos:bull-chunk:" + runID + ":" + strconv.Itoa(c)
+	for start := 0; start < len(orders); start += addSlice {
+		end := min(start+addSlice, len(orders))
+		marker := "pedidos:bull-added:" + runID + ":" + strconv.Itoa(c) + ":" + strconv.Itoa(start)
+		if err := j.addSlice(ctx, marker, orders[start:end], msgs[start:end]); err != nil {
+			return fmt.Errorf("adding jobs %d to %d of chunk %d: %w", start, end, c, err)
+		}
+	}
+	return nil
+}
+
+func (j *jobs) addSlice(ctx context.Context, marker string, orders []events.Order, msgs []*nats.Msg) error {
 	added, err := j.rdb.Exists(ctx, marker).Result()
-	if err != nil {
-		return fmt.Errorf("checking chunk %d: %w", c, err)
-	}
-	if added == 1 {
-		return nil
+	if err != nil || added == 1 {
+		return err
 	}
 	var vip, normal []any
 	pipe := j.rdb.TxPipeline()
@@ -64,9 +76,7 @@ func (j *jobs) add(ctx context.Context, runID string, c int, orders []events.Ord
 	if len(normal) > 0 {
 		pipe.LPush(ctx, events.BullKey(events.BullPaused), normal...)
 	}
-	pipe.Set(ctx, marker, 1, chunkMarkerTTL)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("adding the %d jobs of chunk %d: %w", len(orders), c, err)
-	}
-	return nil
+	pipe.Set(ctx, marker, 1, markerTTL)
+	_, err = pipe.Exec(ctx)
+	return err
 }
