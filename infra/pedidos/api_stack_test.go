@@ -78,6 +78,10 @@ func startRig(t *testing.T, rc rigConfig) *rig {
 			return rc.concurrency
 		case "BACKEND_LOGS":
 			return "false"
+		case "BULL_KEEP_COMPLETED":
+			// More than the tests' runs complete together, so that the
+			// queue views list every job they finished.
+			return "1000"
 		}
 		return ""
 	}
