@@ -533,10 +533,6 @@ func startDashboardStack(t *testing.T) *dashboardStack {
 				return prefix
 			case "GENERATION_CHUNK_SIZE":
 				return "5000"
-			case "ORDERS_BATCH_SIZE": // measured under -race: faster than 500 or 2000
-				return "1000"
-			case "MONGO_WRITE_CONCURRENCY": // and than 4 writers, on two cores
-				return "2"
 			}
 			return ""
 		}

@@ -71,8 +71,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		def, max int
 	}{
 		{"ORDERS_QUEUE_CONCURRENCY", &cfg.Concurrency, 25, 1024},
-		{"ORDERS_BATCH_SIZE", &cfg.BatchSize, 500, 10000},
-		{"MONGO_WRITE_CONCURRENCY", &cfg.Writers, 4, 256},
+		{"ORDERS_BATCH_SIZE", &cfg.BatchSize, 1000, 10000},
+		{"MONGO_WRITE_CONCURRENCY", &cfg.Writers, 2, 256},
 		{"ORDERS_MAX_ATTEMPTS", &cfg.MaxAttempts, 5, 100},
 	}
 	keeps := []struct {

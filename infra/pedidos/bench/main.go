@@ -39,6 +39,8 @@ import (
 	"time"
 
 	"github.com/lmittmann/tint"
+
+	"github.com/pedidos/pedidos/services/processor"
 )
 
 func main() {
@@ -102,12 +104,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, environ
 	}
 	log := slog.New(tint.NewTextHandler(stderr, &tint.Options{Level: level, TimeFormat: time.TimeOnly, NoColor: !isTerminal(stderr)}))
 	h := &harness{opts: opts, given: opts.given, baseEnv: environ, getenv: getenv, log: log}
-	if h.batchSize, err = h.envInt("ORDERS_BATCH_SIZE", 500, 10000); err != nil {
+	// The floor writes as the processor will: its defaults and limits are
+	// the processor's own.
+	proc, err := processor.ConfigFromEnv(h.envValue)
+	if err != nil {
 		return err
 	}
-	if h.writers, err = h.envInt("MONGO_WRITE_CONCURRENCY", 4, 256); err != nil {
-		return err
-	}
+	h.batchSize, h.writers = proc.BatchSize, proc.Writers
 
 	root, err := repoRoot(ctx)
 	if err != nil {
@@ -306,20 +309,6 @@ func (h *harness) envValue(key string) string {
 		}
 	}
 	return h.getenv(key)
-}
-
-// envInt returns the integer setting key of the services, def if unset,
-// checked against [1, upper] as the processor checks it.
-func (h *harness) envInt(key string, def, upper int) (int, error) {
-	s := h.envValue(key)
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > upper {
-		return 0, fmt.Errorf("%s=%q: want an integer in [1, %d]", key, s, upper)
-	}
-	return n, nil
 }
 
 // servicesEnv is the environment of the services of kind: the harness's,
