@@ -78,8 +78,8 @@ func runLoad(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *base == "" || *rps < 1 || *clients < 0 || *duration <= 0 {
-		return errors.New("load: want -url, -rps ≥ 1, -sse ≥ 0 and -duration > 0")
+	if *base == "" || *rps < 0 || *clients < 0 || *duration <= 0 {
+		return errors.New("load: want -url, -rps ≥ 0, -sse ≥ 0 and -duration > 0")
 	}
 	ctx, cancel := context.WithTimeout(ctx, *duration)
 	defer cancel()
@@ -133,7 +133,12 @@ type getter struct {
 
 // schedule sends rps GETs a second, each at its slot whatever the answers
 // of the previous ones, until ctx is done; then waits for those in flight.
+// With rps 0 it sends none and only waits.
 func (g *getter) schedule(ctx context.Context, rps int) {
+	if rps == 0 {
+		<-ctx.Done()
+		return
+	}
 	interval := time.Second / time.Duration(rps)
 	start := time.Now()
 	timer := time.NewTimer(0)

@@ -245,7 +245,7 @@ func parseFlags(args []string, stderr io.Writer) (params, error) {
 	fs.BoolVar(&opts.skipFloor, "skip-floor", false, "do not measure the floor")
 	fs.BoolVar(&opts.skipQueue, "skip-queue", false, "do not measure the queue layer")
 	fs.BoolVar(&opts.load, "load", false, "also measure, for the largest N, a run under load (GET /pedidos and SSE clients)")
-	fs.IntVar(&opts.loadRPS, "load-rps", defaultLoadRPS, "with -load: GET /pedidos per second")
+	fs.IntVar(&opts.loadRPS, "load-rps", defaultLoadRPS, "with -load: GET /pedidos per second (0: none, only the SSE clients)")
 	fs.IntVar(&opts.loadSSE, "load-sse", defaultLoadSSE, "with -load: SSE clients")
 	fs.StringVar(&opts.dir, "dir", "", "keep the data under `dir`/n<N>-<phase> (default: a temporary directory per phase, removed)")
 	fs.Var(&opts.env, "env", "`KEY=VALUE` passed to the services, e.g. ORDERS_BATCH_SIZE=1000 (repeatable)")
@@ -266,8 +266,8 @@ func parseFlags(args []string, stderr io.Writer) (params, error) {
 			opts.given[name] = url
 		}
 	}
-	if opts.loadRPS < 1 || opts.loadSSE < 0 {
-		return opts, errors.New("-load-rps must be ≥ 1 and -load-sse ≥ 0")
+	if opts.loadRPS < 0 || opts.loadSSE < 0 {
+		return opts, errors.New("-load-rps and -load-sse must be ≥ 0")
 	}
 	return opts, nil
 }

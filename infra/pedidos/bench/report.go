@@ -211,7 +211,7 @@ func loadRows(run *runResult, f figures) []row {
 	if f.SlowdownPct != nil {
 		slowdown = fmt.Sprintf("%+.1f %%", *f.SlowdownPct)
 	}
-	return []row{
+	rows := []row{
 		{"GET /pedidos p50 / p99 / max", fmt.Sprintf("%s / %s / %s ms", fmtMillis(time.Duration(l.P50)),
 			fmtMillis(time.Duration(l.P99)), fmtMillis(time.Duration(l.Max))), fmt.Sprintf("p99 ≤ 25 ms at %d req/s, 1.5M", l.RPS)},
 		{"GET /pedidos requests", fmt.Sprintf("%s sent, %s errors, %s dropped", fmtCount(l.Requests),
@@ -221,6 +221,10 @@ func loadRows(run *runResult, f figures) []row {
 		{"total wall time under load", ms2s(f.LoadedTotalMs), ""},
 		{"slowdown under load", slowdown, fmt.Sprintf("≤ 5 %% with %d SSE clients, 1.5M", l.SSEClients)},
 	}
+	if l.RPS == 0 { // only SSE clients: no GET to report
+		rows = rows[2:]
+	}
+	return rows
 }
 
 // othersRow says how much CPU time other programs used during each
