@@ -218,6 +218,7 @@ func loadRows(run *runResult, f figures) []row {
 			fmtCount(l.Errors), fmtCount(l.Dropped)), ""},
 		{"SSE clients", fmt.Sprintf("%d of %d connected, %s events, %d lost", l.SSEConnected, l.SSEClients,
 			fmtCount(l.SSEEvents), l.SSEErrors), ""},
+		{"load generator's CPU", fmtSeconds(time.Duration(run.Sampled.Processes["load"].CPU)), "on the same cores as the run"},
 		{"total wall time under load", ms2s(f.LoadedTotalMs), ""},
 		{"slowdown under load", slowdown, fmt.Sprintf("≤ 5 %% with %d SSE clients, 1.5M", l.SSEClients)},
 	}

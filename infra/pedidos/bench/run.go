@@ -117,12 +117,14 @@ func (h *harness) measureRun(ctx context.Context, n int64, kind runKind, loaded 
 		err = h.follow(ctx, api, svc, res, n)
 	}
 	res.Wall = ms(time.Since(began))
+	// The sampler stops before the load generator is told to finish: once
+	// it exits, its CPU time can no longer be read.
+	res.Sampled = smp.finish()
 	if load != nil {
 		var lerr error
 		res.Load, lerr = load.finish(ctx)
 		err = errors.Join(err, lerr)
 	}
-	res.Sampled = smp.finish()
 	if err != nil {
 		return res, err
 	}
