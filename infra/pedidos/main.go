@@ -9,11 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/pedidos/pedidos/infra/devstack"
 	"github.com/pedidos/pedidos/infra/logs"
@@ -24,28 +20,16 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Getenv, os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pedidos:", err)
-		os.Exit(1)
-	}
+	// The services' configuration depends on the embedded servers' URLs:
+	// it is read and checked once they run.
+	logs.Main("pedidos", func(getenv func(string) string) (func(context.Context, *slog.Logger) error, error) {
+		return func(ctx context.Context, log *slog.Logger) error { return run(ctx, getenv, log) }, nil
+	})
 }
 
 // run starts the embedded servers that getenv asks for and the four
-// services, logging to stdout (and the log files, as process "pedidos"),
-// until ctx is cancelled or a service fails.
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err error) {
-	logCfg, err := logs.FromEnv(getenv, "pedidos")
-	if err != nil {
-		return err
-	}
-	log, logFiles, err := logs.New(logCfg, stdout)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, logFiles.Close()) }()
+// services, until ctx is cancelled or a service fails.
+func run(ctx context.Context, getenv func(string) string, log *slog.Logger) error {
 	if addr := getenv("PPROF_ADDR"); addr != "" {
 		stop, err := servePprof(ctx, addr, log)
 		if err != nil {
@@ -76,7 +60,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err
 	for _, s := range stack.Servers() {
 		log.Info("embedded server", "name", s.Name, "kind", s.Kind, "url", s.URL, "pid", s.PID)
 	}
-	env := func(key string) string {
+	services, err := configure(serversEnv(stack, getenv), log)
+	if err != nil {
+		return err
+	}
+	return runAll(ctx, services, log)
+}
+
+// serversEnv is getenv with the URLs of stack's servers (the embedded ones,
+// or those getenv named).
+func serversEnv(stack *devstack.Stack, getenv func(string) string) func(string) string {
+	return func(key string) string {
 		switch key {
 		case "NATS_URL":
 			return stack.NATSURL
@@ -87,11 +81,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err
 		}
 		return getenv(key)
 	}
-	services, err := configure(env, log)
-	if err != nil {
-		return err
-	}
-	return runAll(ctx, services, log)
 }
 
 // service is one service's Run with its configuration applied.

@@ -7,13 +7,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/redis/go-redis/v9"
 
@@ -21,39 +17,30 @@ import (
 	"github.com/pedidos/pedidos/services/api"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Getenv, os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pedidos-api:", err)
-		os.Exit(1)
-	}
+func main() { logs.Main("api", configure) }
+
+// run is the program with its environment and stdout given.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	return logs.Run(ctx, "api", getenv, stdout, configure)
 }
 
-// run reads the configuration from getenv, logs to stdout (and the log
-// files), and serves until ctx is cancelled.
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err error) {
-	logCfg, err := logs.FromEnv(getenv, "api")
-	if err != nil {
-		return err
-	}
+// configure reads the configuration from getenv and returns the api, which
+// serves until ctx is cancelled.
+func configure(getenv func(string) string) (func(context.Context, *slog.Logger) error, error) {
 	cfg, err := api.ConfigFromEnv(getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	logger, logFiles, err := logs.New(logCfg, stdout)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, logFiles.Close()) }()
-	cfg.Logger = logger
-	// go-redis logs through a process-wide logger, to stderr by default.
-	// What it says (mostly dial failures) the api reports already, as
-	// readiness and as request errors: keep it at debug level.
-	redis.SetLogger(redisLogger{logger})
-	logger.LogAttrs(ctx, slog.LevelInfo, "starting pedidos-api", slog.Any("config", cfg))
-	return api.Run(ctx, cfg)
+	return func(ctx context.Context, logger *slog.Logger) error {
+		cfg.Logger = logger
+		// go-redis logs through a process-wide logger, to stderr by
+		// default. What it says (mostly dial failures) the api reports
+		// already, as readiness and as request errors: keep it at debug
+		// level.
+		redis.SetLogger(redisLogger{logger})
+		logger.LogAttrs(ctx, slog.LevelInfo, "starting pedidos-api", slog.Any("config", cfg))
+		return api.Run(ctx, cfg)
+	}, nil
 }
 
 // redisLogger is the go-redis logger, writing to slog at debug level.

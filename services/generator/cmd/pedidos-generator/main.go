@@ -4,44 +4,24 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"syscall"
+	"log/slog"
 
 	"github.com/pedidos/pedidos/infra/logs"
 	"github.com/pedidos/pedidos/services/generator"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Getenv, os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pedidos-generator:", err)
-		os.Exit(1)
-	}
-}
+func main() { logs.Main("generator", configure) }
 
-// run reads the configuration from getenv, logs to stdout (and the log
-// files), and runs the service until ctx is cancelled.
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err error) {
-	logCfg, err := logs.FromEnv(getenv, "generator")
-	if err != nil {
-		return err
-	}
+// configure reads the configuration from getenv and returns the service,
+// which runs until ctx is cancelled.
+func configure(getenv func(string) string) (func(context.Context, *slog.Logger) error, error) {
 	cfg, err := generator.ConfigFromEnv(getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	log, logFiles, err := logs.New(logCfg, stdout)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, logFiles.Close()) }()
-	cfg.Logger = log
-	log.Info("starting", "service", "generator", "config", cfg)
-	return generator.Run(ctx, cfg)
+	return func(ctx context.Context, log *slog.Logger) error {
+		cfg.Logger = log
+		log.Info("starting", "service", "generator", "config", cfg)
+		return generator.Run(ctx, cfg)
+	}, nil
 }
