@@ -47,6 +47,14 @@ func newDocument(it *item, p events.Priority, now time.Time) document {
 	return d
 }
 
+// AppendDocument appends the BSON document the processor stores for order
+// o, processed at processedAt after attempts deliveries. The benchmark's
+// floor writes these same documents.
+func AppendDocument(dst []byte, o *events.Order, attempts int, processedAt time.Time) []byte {
+	d := newDocument(&item{order: *o, attempts: attempts}, o.Priority, processedAt)
+	return d.appendBSON(dst)
+}
+
 // appendBSON appends d encoded as a BSON document: the encoding the driver
 // would produce from d's struct tags, without its reflection.
 func (d *document) appendBSON(dst []byte) []byte {

@@ -17,28 +17,12 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/services/processor"
 )
 
 // floorDatabase is where the floor writes, dropped afterwards: never the
 // database of Pedidos, in case the server was given on the command line.
 const floorDatabase = "pedidos_bench_floor"
-
-// floorDoc has the fields, BSON names and types of the document the
-// processor writes (services/processor/document.go, type document).
-type floorDoc struct {
-	ID           string    `bson:"_id"`
-	RunID        string    `bson:"runId"`
-	Cliente      string    `bson:"cliente"`
-	Valor        float64   `bson:"valor"`
-	Tier         string    `bson:"tier"`
-	Priority     string    `bson:"priority"`
-	Observacoes  string    `bson:"observacoes"`
-	Status       string    `bson:"status"`
-	FailedReason string    `bson:"failedReason,omitempty"`
-	CreatedAt    time.Time `bson:"createdAt"`
-	ProcessedAt  time.Time `bson:"processedAt"`
-	Attempts     int       `bson:"attempts"`
-}
 
 // floorResult is the floor: N documents inserted with nothing else running.
 type floorResult struct {
@@ -94,10 +78,7 @@ func (h *harness) measureFloor(ctx context.Context, n int64, dir string) (_ *flo
 	}
 
 	began := time.Now()
-	batches, err := floorBatches(n, h.batchSize, began)
-	if err != nil {
-		return nil, err
-	}
+	batches := floorBatches(n, h.batchSize, began)
 	res.Prepare = ms(time.Since(began))
 	h.log.InfoContext(ctx, "floor: inserting", "docs", n, "batch_size", h.batchSize, "writers", h.writers,
 		"server", res.Server, "indexed", res.Indexed, "prepared_in", res.Prepare)
@@ -148,10 +129,10 @@ func (h *harness) createOrderIndex(ctx context.Context, coll *mongo.Collection, 
 	return true, nil
 }
 
-// floorBatches builds n documents as the generator and the processor would
-// (random version 4 UUIDs, tiers uniform, values of two decimals, every
-// order processed once), encoded, in batches of size.
-func floorBatches(n int64, size int, now time.Time) ([][]any, error) {
+// floorBatches builds n orders as the generator would (random version 4
+// UUIDs, tiers uniform, values of two decimals), encoded as the processor
+// stores them processed once, in batches of size.
+func floorBatches(n int64, size int, now time.Time) [][]any {
 	now = now.UTC().Truncate(time.Millisecond)
 	src := rand.NewChaCha8([32]byte{'p', 'e', 'd', 'i', 'd', 'o', 's'})
 	rng := rand.New(src)
@@ -161,28 +142,20 @@ func floorBatches(n int64, size int, now time.Time) ([][]any, error) {
 		batch := make([]any, 0, min(int64(size), n-first))
 		for i := first; i < n && i < first+int64(size); i++ {
 			tier := events.Tiers[rng.IntN(len(events.Tiers))]
-			p := tier.Priority()
-			doc, err := bson.Marshal(&floorDoc{
-				ID:          uuid.Must(uuid.NewRandomFromReader(src)).String(),
-				RunID:       runID,
-				Cliente:     "Cliente " + strconv.FormatInt(i+1, 10),
-				Valor:       float64(rng.IntN(events.MaxValor*100+1)) / 100,
-				Tier:        string(tier),
-				Priority:    string(p),
-				Observacoes: p.Observacoes(),
-				Status:      events.StatusProcessed,
-				CreatedAt:   now,
-				ProcessedAt: now,
-				Attempts:    1,
-			})
-			if err != nil {
-				return nil, fmt.Errorf("encoding a floor document: %w", err)
+			o := events.Order{
+				ID:        uuid.Must(uuid.NewRandomFromReader(src)).String(),
+				RunID:     runID,
+				Cliente:   "Cliente " + strconv.FormatInt(i+1, 10),
+				Valor:     float64(rng.IntN(events.MaxValor*100+1)) / 100,
+				Tier:      tier,
+				Priority:  tier.Priority(),
+				CreatedAt: now,
 			}
-			batch = append(batch, bson.Raw(doc))
+			batch = append(batch, bson.Raw(processor.AppendDocument(nil, &o, 1, now)))
 		}
 		batches = append(batches, batch)
 	}
-	return batches, nil
+	return batches
 }
 
 // insertAll inserts every batch with an unordered InsertMany, writers at

@@ -13,10 +13,7 @@ import (
 func TestFloorBatchesHaveTheProcessorsShape(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 27, 14, 0, 0, 123456789, time.UTC)
-	batches, err := floorBatches(1234, 500, now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	batches := floorBatches(1234, 500, now)
 	if len(batches) != 3 || len(batches[0]) != 500 || len(batches[2]) != 234 {
 		t.Fatalf("batches of %d, %d, %d; want 500, 500, 234", len(batches[0]), len(batches[1]), len(batches[2]))
 	}
@@ -24,7 +21,18 @@ func TestFloorBatchesHaveTheProcessorsShape(t *testing.T) {
 	tiers := map[string]int{}
 	for _, batch := range batches {
 		for _, raw := range batch {
-			var d floorDoc
+			var d struct {
+				ID           string    `bson:"_id"`
+				RunID        string    `bson:"runId"`
+				Tier         string    `bson:"tier"`
+				Priority     string    `bson:"priority"`
+				Observacoes  string    `bson:"observacoes"`
+				Status       string    `bson:"status"`
+				FailedReason string    `bson:"failedReason"`
+				Valor        float64   `bson:"valor"`
+				Attempts     int       `bson:"attempts"`
+				CreatedAt    time.Time `bson:"createdAt"`
+			}
 			if err := bson.Unmarshal(raw.(bson.Raw), &d); err != nil {
 				t.Fatal(err)
 			}
