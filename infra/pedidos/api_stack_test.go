@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -62,29 +61,15 @@ type rig struct {
 func startRig(t *testing.T, rc rigConfig) *rig {
 	t.Helper()
 	stack := devstacktest.Start(t)
-	env := func(key string) string {
-		switch key {
-		case "NATS_URL":
-			return stack.NATSURL
-		case "MONGO_URI":
-			return stack.MongoURI
-		case "REDIS_URL":
-			return stack.RedisURL
-		case "GENERATION_CHUNK_SIZE":
-			return "2000"
-		case "ORDERS_BATCH_SIZE":
-			return rc.batchSize
-		case "ORDERS_QUEUE_CONCURRENCY":
-			return rc.concurrency
-		case "BACKEND_LOGS":
-			return "false"
-		case "BULL_KEEP_COMPLETED":
-			// More than the tests' runs complete together, so that the
-			// queue views list every job they finished.
-			return "1000"
-		}
-		return ""
-	}
+	env := stackEnv(stack, map[string]string{
+		"GENERATION_CHUNK_SIZE":    "2000",
+		"ORDERS_BATCH_SIZE":        rc.batchSize,
+		"ORDERS_QUEUE_CONCURRENCY": rc.concurrency,
+		"BACKEND_LOGS":             "false",
+		// More than the tests' runs complete together, so that the queue
+		// views list every job they finished.
+		"BULL_KEEP_COMPLETED": "1000",
+	})
 	log := testLogger(t)
 	ctl, err := control.ConfigFromEnv(env)
 	must(t, err)
@@ -101,22 +86,12 @@ func startRig(t *testing.T, rc rigConfig) *rig {
 	ctl.Logger, gen.Logger = log.With("service", "control"), log.With("service", "generator")
 	proc.Logger, web.Logger = log.With("service", "processor"), log.With("service", "api")
 
-	// The services run until the test ends: t.Context() is cancelled then,
-	// before the cleanups, which wait for them.
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait)
-	for name, run := range map[string]func() error{
-		"control":   func() error { return control.Run(t.Context(), ctl) },
-		"generator": func() error { return generator.Run(t.Context(), gen) },
-		"processor": func() error { return processor.Run(t.Context(), proc) },
-		"api":       func() error { return api.Run(t.Context(), web) },
-	} {
-		wg.Go(func() {
-			if err := run(); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		})
-	}
+	runServices(t, map[string]func(context.Context) error{
+		"control":   func(ctx context.Context) error { return control.Run(ctx, ctl) },
+		"generator": func(ctx context.Context) error { return generator.Run(ctx, gen) },
+		"processor": func(ctx context.Context) error { return processor.Run(ctx, proc) },
+		"api":       func(ctx context.Context) error { return api.Run(ctx, web) },
+	})
 
 	nc, err := nats.Connect(stack.NATSURL)
 	must(t, err)

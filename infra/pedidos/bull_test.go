@@ -468,34 +468,15 @@ type queueStatus struct {
 // the test ends.
 func startQueueAPI(t *testing.T, p *pipeline) *queueAPI {
 	t.Helper()
-	env := func(key string) string {
-		switch key {
-		case "NATS_URL":
-			return p.stack.NATSURL
-		case "MONGO_URI":
-			return p.stack.MongoURI
-		case "REDIS_URL":
-			return p.stack.RedisURL
-		case "BACKEND_LOGS":
-			return "false"
-		}
-		return ""
-	}
-	cfg, err := api.ConfigFromEnv(env)
+	cfg, err := api.ConfigFromEnv(stackEnv(p.stack, map[string]string{"BACKEND_LOGS": "false"}))
 	must(t, err)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	must(t, err)
 	cfg.Listener = ln
 	cfg.Logger = testLogger(t).With("service", "api")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- api.Run(ctx, cfg) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("api: %v", err)
-		}
+	runServices(t, map[string]func(context.Context) error{
+		"api": func(ctx context.Context) error { return api.Run(ctx, cfg) },
 	})
 	c := &queueAPI{base: "http://" + ln.Addr().String() + "/pedidos"}
 	eventually(t, 30*time.Second, func() error {

@@ -517,25 +517,12 @@ func startDashboardStack(t *testing.T) *dashboardStack {
 	stack := devstacktest.Start(t)
 	dataDir := t.TempDir()
 	env := func(prefix string) func(string) string {
-		return func(key string) string {
-			switch key {
-			case "NATS_URL":
-				return stack.NATSURL
-			case "MONGO_URI":
-				return stack.MongoURI
-			case "REDIS_URL":
-				return stack.RedisURL
-			case "DATA_DIR":
-				return dataDir
-			case "API_KEY":
-				return dashboardKey
-			case "PATH_PREFIX":
-				return prefix
-			case "GENERATION_CHUNK_SIZE":
-				return "5000"
-			}
-			return ""
-		}
+		return stackEnv(stack, map[string]string{
+			"DATA_DIR":              dataDir,
+			"API_KEY":               dashboardKey,
+			"PATH_PREFIX":           prefix,
+			"GENERATION_CHUNK_SIZE": "5000",
+		})
 	}
 	ctl, err := control.ConfigFromEnv(env(""))
 	must(t, err)
@@ -554,21 +541,13 @@ func startDashboardStack(t *testing.T) *dashboardStack {
 	root.Logger = ops.Logger.With("instance", "root")
 	ops.Listener, root.Listener = listen(t), listen(t)
 
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait) // t.Context() is cancelled before the cleanups
-	for name, run := range map[string]func() error{
-		"control":   func() error { return control.Run(t.Context(), ctl) },
-		"generator": func() error { return generator.Run(t.Context(), gen) },
-		"processor": func() error { return processor.Run(t.Context(), proc) },
-		"api /ops":  func() error { return api.Run(t.Context(), ops) },
-		"api /":     func() error { return api.Run(t.Context(), root) },
-	} {
-		wg.Go(func() {
-			if err := run(); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		})
-	}
+	runServices(t, map[string]func(context.Context) error{
+		"control":   func(ctx context.Context) error { return control.Run(ctx, ctl) },
+		"generator": func(ctx context.Context) error { return generator.Run(ctx, gen) },
+		"processor": func(ctx context.Context) error { return processor.Run(ctx, proc) },
+		"api /ops":  func(ctx context.Context) error { return api.Run(ctx, ops) },
+		"api /":     func(ctx context.Context) error { return api.Run(ctx, root) },
+	})
 	s := &dashboardStack{
 		ops:  "http://" + ops.Listener.Addr().String() + "/ops",
 		root: "http://" + root.Listener.Addr().String(),

@@ -37,27 +37,12 @@ type pipeline struct {
 func startPipeline(t *testing.T, processors int) *pipeline {
 	t.Helper()
 	stack := devstacktest.Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
 	log := testLogger(t)
-	env := func(key string) string {
-		switch key {
-		case "NATS_URL":
-			return stack.NATSURL
-		case "MONGO_URI":
-			return stack.MongoURI
-		case "REDIS_URL":
-			return stack.RedisURL
-		case "GENERATION_CHUNK_SIZE":
-			return "2000"
-		case "ORDERS_QUEUE_CONCURRENCY":
-			return "4"
-		case "ORDERS_BATCH_SIZE":
-			return "500"
-		}
-		return ""
-	}
+	env := stackEnv(stack, map[string]string{
+		"GENERATION_CHUNK_SIZE":    "2000",
+		"ORDERS_QUEUE_CONCURRENCY": "4",
+		"ORDERS_BATCH_SIZE":        "500",
+	})
 	ctl, err := control.ConfigFromEnv(env)
 	must(t, err)
 	gen, err := generator.ConfigFromEnv(env)
@@ -65,20 +50,16 @@ func startPipeline(t *testing.T, processors int) *pipeline {
 	proc, err := processor.ConfigFromEnv(env)
 	must(t, err)
 	ctl.Logger, gen.Logger = log.With("service", "control"), log.With("service", "generator")
-	start := func(name string, run func(context.Context) error) {
-		wg.Go(func() {
-			if err := run(ctx); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		})
+	services := map[string]func(context.Context) error{
+		"control":   func(ctx context.Context) error { return control.Run(ctx, ctl) },
+		"generator": func(ctx context.Context) error { return generator.Run(ctx, gen) },
 	}
-	start("control", func(ctx context.Context) error { return control.Run(ctx, ctl) })
-	start("generator", func(ctx context.Context) error { return generator.Run(ctx, gen) })
 	for i := range processors {
 		cfg := proc
 		cfg.Logger = log.With("service", "processor", "instance", i)
-		start("processor", func(ctx context.Context) error { return processor.Run(ctx, cfg) })
+		services[fmt.Sprint("processor ", i)] = func(ctx context.Context) error { return processor.Run(ctx, cfg) }
 	}
+	runServices(t, services)
 
 	nc, err := nats.Connect(stack.NATSURL)
 	must(t, err)
@@ -89,6 +70,28 @@ func startPipeline(t *testing.T, processors int) *pipeline {
 	must(t, err)
 	t.Cleanup(func() { _ = mc.Disconnect(context.Background()) })
 	return &pipeline{stack: stack, nc: nc, js: js, db: mc.Database(events.Database)}
+}
+
+// stackEnv is the environment of services on stack: the URLs of its
+// servers, then vars; every other variable is unset.
+func stackEnv(stack *devstack.Stack, vars map[string]string) func(string) string {
+	return serversEnv(stack, func(key string) string { return vars[key] })
+}
+
+// runServices runs each service until the test ends, failing the test with
+// the error one returns. The services are stopped by the cancellation of
+// t.Context(), before the cleanups, which wait for them.
+func runServices(t *testing.T, services map[string]func(context.Context) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	for name, run := range services {
+		wg.Go(func() {
+			if err := run(t.Context()); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		})
+	}
 }
 
 // generate asks control for a run, as the api does, and returns its id.
