@@ -13,18 +13,25 @@ import (
 	"github.com/pedidos/pedidos/events"
 )
 
-// pingWindow is how long control listens for processors answering a ping.
-// Every live instance answers within a few milliseconds: the micro
-// framework answers pings on its own, whatever the instance is doing.
-const pingWindow = 100 * time.Millisecond
+// Control finds the processor instances with a micro ping. An instance
+// answers within milliseconds on an idle machine, but a loaded one (two
+// cores shared with FerretDB under the race detector) has delayed a pong
+// past 100 ms. So control listens for up to pingWindow, and stops once
+// pingQuiet has passed without another pong after the first: a few hundred
+// milliseconds when processors run, pingWindow when none does.
+const (
+	pingWindow = 2 * time.Second
+	pingQuiet  = 200 * time.Millisecond
+)
 
 // quiesceTimeout bounds how long control waits for every processor to
 // finish the batches it is writing.
 const quiesceTimeout = 10 * time.Second
 
 // gather publishes data on subject and collects replies until want arrived
-// (want < 0: until the window closes) or the window closes.
-func gather(ctx context.Context, nc *nats.Conn, subject string, data []byte, want int, window time.Duration) ([]*nats.Msg, error) {
+// (want < 0: no number is awaited), the window closes, or, when quiet > 0,
+// quiet passed since the last reply.
+func gather(ctx context.Context, nc *nats.Conn, subject string, data []byte, want int, window, quiet time.Duration) ([]*nats.Msg, error) {
 	inbox := nc.NewRespInbox()
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
@@ -38,7 +45,12 @@ func gather(ctx context.Context, nc *nats.Conn, subject string, data []byte, wan
 	defer cancel()
 	var replies []*nats.Msg
 	for want < 0 || len(replies) < want {
-		msg, err := sub.NextMsgWithContext(ctx)
+		wait, cancel := ctx, context.CancelFunc(func() {})
+		if quiet > 0 && len(replies) > 0 {
+			wait, cancel = context.WithTimeout(ctx, quiet)
+		}
+		msg, err := sub.NextMsgWithContext(wait)
+		cancel()
 		if errors.Is(err, context.DeadlineExceeded) {
 			break
 		}
@@ -58,7 +70,7 @@ func (m *machine) quiesce(ctx context.Context, reason string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("naming the ping subject: %w", err)
 	}
-	pongs, err := gather(ctx, m.nc, ping, nil, -1, pingWindow)
+	pongs, err := gather(ctx, m.nc, ping, nil, -1, pingWindow, pingQuiet)
 	if err != nil {
 		return 0, err
 	}
@@ -69,7 +81,7 @@ func (m *machine) quiesce(ctx context.Context, reason string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("encoding quiesce request: %w", err)
 	}
-	replies, err := gather(ctx, m.nc, events.SubjectQuiesce, data, len(pongs), quiesceTimeout)
+	replies, err := gather(ctx, m.nc, events.SubjectQuiesce, data, len(pongs), quiesceTimeout, 0)
 	if err != nil {
 		return len(replies), err
 	}
