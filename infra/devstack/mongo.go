@@ -36,7 +36,7 @@ func startMongo(ctx context.Context, cfg Config) (embedded, error) {
 	// FerretDB logs every connection at info, and every failed command at
 	// warn with a dump of the response (endSessions, which it lacks, at each
 	// client disconnect; every duplicate key): keep its errors only.
-	logger := slog.New(minLevelHandler{slog.LevelError, cfg.Logger.Handler()}).With(slog.String("server", "mongo"))
+	logger := slog.New(minLevelHandler{min: slog.LevelError, inner: cfg.Logger.Handler()}).With(slog.String("server", "mongo"))
 	// New listens right away, so with port 0 MongoDBURI knows the real port
 	// once New returns; connections are served once Run runs.
 	ferretdbNewMu.Lock()
