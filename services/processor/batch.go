@@ -98,7 +98,9 @@ func (b *batcher) handBack(ctx context.Context, bt *batch) {
 
 // handle writes a batch. Every message is acked, terminated or nak'ed before
 // handle returns; none is acked before MongoDB acknowledged its write.
-func (b *batcher) handle(ctx context.Context, bt *batch) {
+// written is called once MongoDB has answered for the whole batch, before
+// it is counted and settled.
+func (b *batcher) handle(ctx context.Context, bt *batch, written func()) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	items, p := bt.items, bt.priority
 	docs := make([]any, 0, len(items))
@@ -115,6 +117,7 @@ func (b *batcher) handle(ctx context.Context, bt *batch) {
 	}
 	results := b.write(ctx, docs)
 	b.failExhausted(ctx, items, now, results)
+	written()
 	t := newTally(p, now)
 	t.done = time.Now()
 	for i := range items {

@@ -104,7 +104,7 @@ func BenchmarkBatchLoop(b *testing.B) {
 		for m := range fetched.Messages() {
 			msgs = append(msgs, m)
 		}
-		bt.handle(ctx, bt.take(ctx, events.PriorityVIP, 0, msgs))
+		bt.handle(ctx, bt.take(ctx, events.PriorityVIP, 0, msgs), func() {})
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/order")
 }

@@ -14,7 +14,9 @@ import (
 
 // consumer pulls the orders of one priority from its durable consumer: one
 // fetcher, so batches are taken in stream order, hands them through a queue
-// of Depth batches to a pool of writers. Whether it receives anything is
+// to a pool of workers, depth batches in all. Twice as many workers as write
+// slots, so that while some count and ack the batch they wrote, others keep
+// every slot writing. Whether it receives anything is
 // decided by JetStream: the NORMAL consumer stays paused until control
 // declares the VIP drain.
 type consumer struct {
@@ -32,9 +34,10 @@ type consumer struct {
 // run fetches until ctx is cancelled; batches already fetched are written
 // under work, which outlives ctx so that they finish instead of being cut.
 func (c *consumer) run(ctx, work context.Context) {
-	queue := make(chan *batch, max(c.depth-c.writers, 0))
+	workers := 2 * c.writers
+	queue := make(chan *batch, max(c.depth-workers, 0))
 	var wg sync.WaitGroup
-	for range c.writers {
+	for range workers {
 		wg.Go(func() {
 			for bt := range queue {
 				c.handle(work, bt)
@@ -82,11 +85,12 @@ func (c *consumer) fetch(ctx, work context.Context, queue chan<- *batch) {
 // handle writes one batch, or hands it back if a quiesce came since it was
 // fetched. A panic nak's the batch instead of killing the process.
 func (c *consumer) handle(ctx context.Context, bt *batch) {
-	if !c.gate.enter(ctx, bt.epoch) {
+	pass := c.gate.enter(ctx, bt.epoch)
+	if pass == nil {
 		c.batcher.handBack(ctx, bt)
 		return
 	}
-	defer c.gate.leave()
+	defer pass.leave()
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("panic processing batch; redelivering it", "priority", c.priority,
@@ -96,5 +100,5 @@ func (c *consumer) handle(ctx context.Context, bt *batch) {
 			}
 		}
 	}()
-	c.batcher.handle(ctx, bt)
+	c.batcher.handle(ctx, bt, pass.written)
 }

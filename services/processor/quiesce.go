@@ -17,16 +17,18 @@ import (
 //
 // A fetched batch waits for one of a few write slots: FerretDB and MongoDB
 // gain nothing from more concurrent writers, and a batch that has not
-// started writing can still be handed back. To stop the processors, control
-// first pauses the consumers, so nothing new is delivered, then asks every
-// processor to quiesce. Quiesce waits for the batches being written to
-// finish (written, counted and settled) and bumps the epoch: a batch fetched
-// before that is handed back to JetStream instead of being written. When every
-// processor answered, no order is being processed, and none will be until
-// the consumers resume.
+// started writing can still be handed back. A batch gives its slot up as
+// soon as MongoDB answered, so the next batch is written while this one is
+// counted and acked. To stop the processors, control first pauses the
+// consumers, so nothing new is delivered, then asks every processor to
+// quiesce. Quiesce waits for the batches in flight to finish (written,
+// counted and settled) and bumps the epoch: a batch fetched before that is
+// handed back to JetStream instead of being written. When every processor
+// answered, no order is being processed, and none will be until the
+// consumers resume.
 type gate struct {
 	slots    chan struct{}
-	mu       sync.RWMutex // held for reading while a batch is written
+	mu       sync.RWMutex // held for reading while a batch is in flight
 	epoch    atomic.Uint64
 	inFlight atomic.Int64
 }
@@ -35,33 +37,46 @@ func newGate(writers int) *gate {
 	return &gate{slots: make(chan struct{}, writers)}
 }
 
+// pass is a batch's way through the gate: it holds a write slot until
+// written and keeps quiesce waiting until leave.
+type pass struct {
+	g    *gate
+	slot sync.Once
+}
+
 // enter waits for a write slot for a batch fetched at epoch fetched. It
-// returns false, without entering, if a quiesce happened since or ctx ended:
+// returns nil, without entering, if a quiesce happened since or ctx ended:
 // the batch must be handed back.
-func (g *gate) enter(ctx context.Context, fetched uint64) bool {
+func (g *gate) enter(ctx context.Context, fetched uint64) *pass {
 	select {
 	case g.slots <- struct{}{}:
 	case <-ctx.Done():
-		return false
+		return nil
 	}
 	g.mu.RLock()
 	if g.epoch.Load() != fetched {
 		g.mu.RUnlock()
 		<-g.slots
-		return false
+		return nil
 	}
 	g.inFlight.Add(1)
-	return true
+	return &pass{g: g}
 }
 
-// leave ends a batch's write.
-func (g *gate) leave() {
-	g.inFlight.Add(-1)
-	g.mu.RUnlock()
-	<-g.slots
+// written gives the write slot to the next batch; the batch is still in
+// flight. Calling it again does nothing.
+func (p *pass) written() {
+	p.slot.Do(func() { <-p.g.slots })
 }
 
-// quiesce waits for the batches being written and returns how many there were.
+// leave ends the batch: written, counted and settled.
+func (p *pass) leave() {
+	p.written()
+	p.g.inFlight.Add(-1)
+	p.g.mu.RUnlock()
+}
+
+// quiesce waits for the batches in flight and returns how many there were.
 func (g *gate) quiesce() int {
 	waited := g.inFlight.Load()
 	g.mu.Lock()
