@@ -15,8 +15,8 @@ import (
 // consumer pulls the orders of one priority from its durable consumer: one
 // fetcher, so batches are taken in stream order, hands them through a queue
 // to a pool of workers, depth batches in all. Twice as many workers as write
-// slots, so that while some count and ack the batch they wrote, others keep
-// every slot writing. Whether it receives anything is
+// slots (depth permitting), so that while some count and ack the batch they
+// wrote, others keep every slot writing. Whether it receives anything is
 // decided by JetStream: the NORMAL consumer stays paused until control
 // declares the VIP drain.
 type consumer struct {
@@ -34,7 +34,7 @@ type consumer struct {
 // run fetches until ctx is cancelled; batches already fetched are written
 // under work, which outlives ctx so that they finish instead of being cut.
 func (c *consumer) run(ctx, work context.Context) {
-	workers := 2 * c.writers
+	workers := max(min(2*c.writers, c.depth), 1)
 	queue := make(chan *batch, max(c.depth-workers, 0))
 	var wg sync.WaitGroup
 	for range workers {
