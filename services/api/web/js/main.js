@@ -32,18 +32,32 @@ const controls = createControls({ api, act, confirm: confirmAction, changed: ref
 let connection = "connecting";
 let queueRefreshedAt = 0;
 let statusRunId; // the run of the last status read
+let lastPhase = null; // the last phase event received: {runId, at}
 
 /**
  * refreshStatus reads GET /pedidos. Its phase counts unless live phase
  * events of that same run do: when the run differs, the status is the
  * newer news (say, a reset deleted the run of a phase event replayed on
- * connect).
+ * connect) — unless it is older than the last phase event.
  */
 async function refreshStatus() {
   const st = await api.get("");
+  if (isStale(st)) return;
   statusRunId = st.runId;
   run.showStatus(st, { withPhase: connection !== "connected" || st.runId !== run.runId });
   controls.update(run.phase);
+}
+
+/**
+ * isStale reports whether a status, read while the live feed is open, is
+ * about an earlier run than the last phase event: the api that answered (or
+ * its view of the run state) had not caught up with that event yet, as just
+ * after a generate. Shown, it would take the page back to that older run.
+ */
+function isStale(st) {
+  if (connection !== "connected" || !lastPhase || (st.runId || null) === lastPhase.runId) return false;
+  const started = st.timeline?.[0]?.at;
+  return !started || Date.parse(started) < Date.parse(lastPhase.at);
 }
 
 /** refreshAll reads every view again, as after a command. */
@@ -61,6 +75,7 @@ function refreshQueueCounts() {
 
 connectLive(`${base}/events`, {
   phase(ev) {
+    lastPhase = { runId: ev.runId || null, at: ev.at };
     run.showPhase(ev);
     controls.update(ev.phase);
     if (!isActive(ev.phase)) Promise.allSettled([refreshStatus(), queue.refresh(), runs.load()]);
