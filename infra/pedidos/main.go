@@ -23,7 +23,12 @@ func main() {
 	// The services' configuration depends on the embedded servers' URLs:
 	// it is read and checked once they run.
 	logs.Main("pedidos", func(getenv func(string) string) (func(context.Context, *slog.Logger) error, error) {
-		return func(ctx context.Context, log *slog.Logger) error { return run(ctx, getenv, log) }, nil
+		return func(ctx context.Context, log *slog.Logger) error {
+			if procs, changed := oversubscribe(getenv); changed {
+				log.Info("GOMAXPROCS doubled, so that API requests do not wait behind batch work (set GOMAXPROCS to choose)", "gomaxprocs", procs)
+			}
+			return run(ctx, getenv, log)
+		}, nil
 	})
 }
 
