@@ -1,8 +1,7 @@
 package events
 
 import (
-	"errors"
-	"strconv"
+	"fmt"
 	"time"
 )
 
@@ -92,6 +91,19 @@ type CleanReply struct {
 	State   string `json:"state"`
 }
 
+// RecoverRequest asks control to remove up to MaxJobs active jobs that no
+// processor holds from the queue's view.
+type RecoverRequest struct {
+	MaxJobs int64 `json:"maxJobs"`
+}
+
+// RecoverReply says how many stuck jobs a recover removed, in the
+// original's words.
+type RecoverReply struct {
+	Recovered int64  `json:"recovered"`
+	Message   string `json:"message"`
+}
+
 // QuiesceRequest asks every processor to stop processing what it holds.
 type QuiesceRequest struct {
 	Reason string `json:"reason"`
@@ -105,44 +117,79 @@ type QuiesceReply struct {
 	Finished int `json:"finished"`
 }
 
-// StopRequest asks the generator to stop publishing run RunID.
+// StopRequest asks a generator instance to stop publishing run RunID.
 type StopRequest struct {
 	RunID string `json:"runId"`
 }
 
 // StopReply answers a StopRequest once no publish of the run is in flight.
 type StopReply struct {
-	// Stopped says whether the generator was publishing the run.
+	// Stopped says whether the instance was publishing the run.
 	Stopped bool `json:"stopped"`
 }
 
-// CommandError is how a control command says no. Status is the HTTP status
-// the api answers with; it travels as the micro service error code.
+// Error codes of the control commands. A refusal travels as the micro
+// error code (one of these) and description; callers match it with
+// errors.Is against the sentinels below, whatever its message says.
+const (
+	// CodeBadRequest: the request is malformed or a parameter out of range.
+	CodeBadRequest = "bad_request"
+	// CodeRunActive: a run is active, and the command needs none.
+	CodeRunActive = "run_active"
+	// CodeNoActiveRun: no run is active, and the command needs one.
+	CodeNoActiveRun = "no_active_run"
+	// CodeBusy: control could not start the command in time (HeaderStartBy);
+	// it was not carried out.
+	CodeBusy = "busy"
+	// CodeInternal: the command failed; it may have been carried out in part.
+	CodeInternal = "internal"
+)
+
+// HeaderStartBy carries, on a command request, the time (RFC 3339, UTC) by
+// which control must have started the command: later, it refuses it
+// (ErrBusy) and does nothing. The caller sets it early enough that the
+// command, once started, answers before the caller stops waiting.
+const HeaderStartBy = "Pedidos-Start-By"
+
+// CommandError is how a control command says no: a code callers branch on,
+// and a message for people.
 type CommandError struct {
-	Status  int
+	Code    string
 	Message string
 }
 
 func (e *CommandError) Error() string { return e.Message }
 
-// Code is the micro error code carrying e.Status.
-func (e *CommandError) Code() string { return strconv.Itoa(e.Status) }
-
-// ParseCommandError rebuilds a CommandError from a micro error code and
-// description. An unknown code becomes a 502: control answered something the
-// api does not understand.
-func ParseCommandError(code, description string) *CommandError {
-	status, err := strconv.Atoi(code)
-	if err != nil || status < 400 || status > 599 {
-		status = 502
-	}
-	return &CommandError{Status: status, Message: description}
+// Is reports whether target is a CommandError of the same code, so that
+// errors.Is(err, ErrRunActive) matches any refusal because a run is active.
+func (e *CommandError) Is(target error) bool {
+	t, ok := target.(*CommandError)
+	return ok && t.Code == e.Code
 }
 
-// Sentinel command errors callers branch on.
+// Refusal returns a CommandError of sentinel's code with a message of its own.
+func Refusal(sentinel *CommandError, format string, args ...any) *CommandError {
+	return &CommandError{Code: sentinel.Code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ParseCommandError rebuilds a CommandError from a micro error code and
+// description. An unknown code is kept as it is: callers treat it as an
+// internal failure.
+func ParseCommandError(code, description string) *CommandError {
+	return &CommandError{Code: code, Message: description}
+}
+
+// The refusals callers branch on.
 var (
+	// ErrBadRequest: the command's request is invalid.
+	ErrBadRequest = &CommandError{Code: CodeBadRequest, Message: "bad request"}
 	// ErrRunActive: a run is already going; a second one is refused.
-	ErrRunActive = errors.New("a run is already active")
+	ErrRunActive = &CommandError{Code: CodeRunActive, Message: "a run is already active"}
 	// ErrNoActiveRun: there is no run to cancel.
-	ErrNoActiveRun = errors.New("no run is active")
+	ErrNoActiveRun = &CommandError{Code: CodeNoActiveRun, Message: "no run is active"}
+	// ErrBusy: control was busy until the time the command had to start
+	// by; it was not carried out.
+	ErrBusy = &CommandError{Code: CodeBusy, Message: "control was busy; the command was not carried out"}
+	// ErrInternal: the command failed.
+	ErrInternal = &CommandError{Code: CodeInternal, Message: "the command failed"}
 )

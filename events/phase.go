@@ -93,6 +93,14 @@ type ByPriority struct {
 // Total is VIP + Normal.
 func (b ByPriority) Total() int64 { return b.VIP + b.Normal }
 
+// Ref returns a pointer to the count of priority p.
+func (b *ByPriority) Ref(p Priority) *int64 {
+	if p == PriorityVIP {
+		return &b.VIP
+	}
+	return &b.Normal
+}
+
 // Get returns the count of priority p.
 func (b ByPriority) Get(p Priority) int64 {
 	if p == PriorityVIP {

@@ -62,34 +62,3 @@ func TestRunPhaseDuration(t *testing.T) {
 		t.Errorf("EnteredAt(ENQUEUE_VIP) = %v, %v", at, ok)
 	}
 }
-
-func TestParseRunCounters(t *testing.T) {
-	t.Parallel()
-	c, err := ParseRunCounters(map[string]string{
-		"processed_vip": "250", "failed_vip": "2", "processed_normal": "700",
-		"first_vip": "1764248645000", "last_vip": "1764248646500",
-		"done_vip": "1764248647000",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Processed.VIP != 250 || c.Failed.VIP != 2 || c.Processed.Normal != 700 || c.Done(PriorityVIP) != 252 {
-		t.Errorf("counts = %+v", c)
-	}
-	if got := c.VIP.Duration(); got != 2*time.Second {
-		t.Errorf("VIP window = %v, want 2s (first processedAt to last write)", got)
-	}
-	if got := c.VIP.Last.Sub(*c.VIP.First); got != 1500*time.Millisecond {
-		t.Errorf("VIP processedAt span = %v, want 1.5s", got)
-	}
-	if c.Normal.First != nil || c.Normal.Duration() != 0 {
-		t.Errorf("NORMAL window = %+v, want empty", c.Normal)
-	}
-	if _, err := ParseRunCounters(map[string]string{"processed_vip": "x"}); err == nil {
-		t.Error("malformed counter: want an error")
-	}
-	empty, err := ParseRunCounters(nil)
-	if err != nil || empty.Processed.Total() != 0 {
-		t.Errorf("no hash: %+v, %v", empty, err)
-	}
-}

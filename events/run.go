@@ -20,6 +20,10 @@ type Run struct {
 	Reason string `json:"reason,omitempty"`
 	// PreviousRunID is the run before this one, if any.
 	PreviousRunID string `json:"previousRunId,omitempty"`
+	// Lost counts, per priority, the published orders that left JetStream
+	// without a processor's report (acked or deleted by someone else),
+	// recorded when that priority drained.
+	Lost ByPriority `json:"lost"`
 }
 
 // PhaseMark is one entry of a run's timeline.
@@ -54,15 +58,18 @@ func (r *Run) PhaseDuration(p Phase, now time.Time) time.Duration {
 	return 0
 }
 
-// Generation is the generator's progress on the current run, stored under
-// KeyGeneration. The generator is its only writer. Orders are a pure function
-// of (RunID, index), so a restarted generator resumes at ChunksDone and
-// re-publishes nothing that was acknowledged.
+// Generation is the generators' progress on the current run, stored under
+// KeyGeneration: control creates it when the run starts, the generators
+// record each chunk they publish in it, with a compare-and-set, so that each
+// chunk counts once however many generators run.
 type Generation struct {
-	RunID      string     `json:"runId"`
-	Quantity   int64      `json:"quantity"`
-	ChunkSize  int        `json:"chunkSize"`
-	ChunksDone int        `json:"chunksDone"`
+	RunID     string `json:"runId"`
+	Quantity  int64  `json:"quantity"`
+	ChunkSize int    `json:"chunkSize"`
+	// ChunksDone counts the chunks in DoneChunks.
+	ChunksDone int `json:"chunksDone"`
+	// DoneChunks are the chunks published and acknowledged.
+	DoneChunks ChunkSet   `json:"doneChunks"`
 	Published  ByPriority `json:"published"`
 	StartedAt  time.Time  `json:"startedAt"`
 	// FinishedAt is set once every order is published and acknowledged.
@@ -77,6 +84,33 @@ func (g *Generation) Done() bool { return g.FinishedAt != nil }
 // Chunks returns how many chunks the run is split into.
 func (g *Generation) Chunks() int {
 	return int((g.Quantity + int64(g.ChunkSize) - 1) / int64(g.ChunkSize))
+}
+
+// Tasks returns the run's chunk tasks.
+func (g *Generation) Tasks() []ChunkTask {
+	tasks := make([]ChunkTask, g.Chunks())
+	for i := range tasks {
+		tasks[i] = ChunkTask{RunID: g.RunID, Chunk: i, Quantity: g.Quantity, ChunkSize: g.ChunkSize}
+	}
+	return tasks
+}
+
+// Record adds chunk c, which holds counts, to the chunks done, and reports
+// whether it was not there yet. The last chunk done finishes the
+// generation at now.
+func (g *Generation) Record(c int, counts ByPriority, now time.Time) bool {
+	if g.DoneChunks.Has(c) {
+		return false
+	}
+	g.DoneChunks.Add(c)
+	g.ChunksDone = g.DoneChunks.Len()
+	g.Published.VIP += counts.VIP
+	g.Published.Normal += counts.Normal
+	if g.ChunksDone == g.Chunks() {
+		now = now.UTC()
+		g.FinishedAt = &now
+	}
+	return true
 }
 
 // RunReport is a run's document in the process_runs collection: the seed
@@ -104,8 +138,13 @@ type RunReport struct {
 	Throughput float64       `json:"throughput" bson:"throughput"`
 	Timeline   []PhaseMark   `json:"timeline" bson:"timeline"`
 	Audit      PriorityAudit `json:"priorityAudit" bson:"priorityAudit"`
-	StartedAt  time.Time     `json:"startedAt" bson:"startedAt"`
-	CreatedAt  time.Time     `json:"createdAt" bson:"createdAt"`
+	Accounting Accounting    `json:"accounting" bson:"accounting"`
+	// Verified is the run counted again from MongoDB, the store of record,
+	// once the report is written (in the background: on the embedded
+	// FerretDB every query scans the collection); nil until then.
+	Verified  *Verification `json:"verified,omitempty" bson:"verified,omitempty"`
+	StartedAt time.Time     `json:"startedAt" bson:"startedAt"`
+	CreatedAt time.Time     `json:"createdAt" bson:"createdAt"`
 }
 
 // PriorityAudit checks the run's promise: every VIP order processed before
@@ -117,4 +156,35 @@ type PriorityAudit struct {
 	// processed at or before the last VIP one, plus VIP orders processed at
 	// or after the first NORMAL one. It must be 0.
 	Inversions int64 `json:"inversions" bson:"inversions"`
+}
+
+// Accounting is what became of a run's deliveries, which none of the job
+// queues Pedidos replaces reports.
+type Accounting struct {
+	// Lost are published orders that left JetStream unprocessed.
+	Lost ByPriority `json:"lost" bson:"lost"`
+	// Duplicates are deliveries of orders MongoDB already held: the same
+	// order delivered again after a crash, written once.
+	Duplicates ByPriority `json:"duplicates" bson:"duplicates"`
+	// Redelivered are deliveries that were not an order's first.
+	Redelivered ByPriority `json:"redelivered" bson:"redelivered"`
+	// Failed are orders stored as failed.
+	Failed ByPriority `json:"failed" bson:"failed"`
+}
+
+// Verification is a run's orders as MongoDB holds them, read in one pass
+// after the run ended, beside what the report says.
+type Verification struct {
+	At                     time.Time  `json:"at" bson:"at"`
+	Processed              ByPriority `json:"processed" bson:"processed"`
+	Failed                 ByPriority `json:"failed" bson:"failed"`
+	LastVIPProcessedAt     *time.Time `json:"lastVipProcessedAt" bson:"lastVipProcessedAt"`
+	FirstNormalProcessedAt *time.Time `json:"firstNormalProcessedAt" bson:"firstNormalProcessedAt"`
+	// Inversions counts NORMAL orders processed at or before the last VIP
+	// one and VIP orders at or after the first NORMAL one.
+	Inversions int64 `json:"inversions" bson:"inversions"`
+	// Agrees says whether the report's totals and priority audit are
+	// these.
+	Agrees bool  `json:"agrees" bson:"agrees"`
+	TookMs int64 `json:"tookMs" bson:"tookMs"`
 }

@@ -1,10 +1,6 @@
 package events
 
-import (
-	"fmt"
-	"strconv"
-	"time"
-)
+import "time"
 
 // MongoDB names.
 const (
@@ -15,38 +11,6 @@ const (
 	// CollectionRuns holds one RunReport per finished run.
 	CollectionRuns = "process_runs"
 )
-
-// RunCountersKey is the Redis hash holding the processing counters of a run.
-// Processors update it once per batch, atomically, after the batch's MongoDB
-// write; GET /pedidos and control's drain decision read it.
-func RunCountersKey(runID string) string { return "pedidos:run:" + runID }
-
-// Fields of the RunCountersKey hash, per priority ("vip" or "normal"):
-// processed_<p>, failed_<p> (counts), first_<p>, last_<p> (Unix milliseconds
-// of the earliest and latest processedAt), done_<p> (Unix milliseconds of
-// the latest batch write MongoDB acknowledged).
-func counterField(kind string, p Priority) string {
-	if p == PriorityVIP {
-		return kind + "_vip"
-	}
-	return kind + "_normal"
-}
-
-// FieldProcessed is the hash field counting processed orders of priority p.
-func FieldProcessed(p Priority) string { return counterField("processed", p) }
-
-// FieldFailed is the hash field counting failed orders of priority p.
-func FieldFailed(p Priority) string { return counterField("failed", p) }
-
-// FieldFirst is the hash field holding the earliest processedAt of priority p.
-func FieldFirst(p Priority) string { return counterField("first", p) }
-
-// FieldLast is the hash field holding the latest processedAt of priority p.
-func FieldLast(p Priority) string { return counterField("last", p) }
-
-// FieldDone is the hash field holding when the latest write of priority p
-// was acknowledged.
-func FieldDone(p Priority) string { return counterField("done", p) }
 
 // Window is the processing window of one priority; nil times mean no order
 // of that priority was processed yet.
@@ -77,7 +41,8 @@ func (w Window) Duration() time.Duration {
 	return end.Sub(*w.First)
 }
 
-// RunCounters is the decoded RunCountersKey hash.
+// RunCounters are the counters of a run: the orders of each priority that
+// reached a final state, and their processing windows.
 type RunCounters struct {
 	Processed ByPriority
 	Failed    ByPriority
@@ -96,58 +61,21 @@ func (c *RunCounters) Window(p Priority) Window {
 	return c.Normal
 }
 
-// ParseRunCounters decodes the fields of a RunCountersKey hash. Missing
-// fields are zero; a malformed one is an error.
-func ParseRunCounters(h map[string]string) (RunCounters, error) {
-	var c RunCounters
-	for _, p := range [...]Priority{PriorityVIP, PriorityNormal} {
-		processed, err := intField(h, FieldProcessed(p))
-		if err != nil {
-			return c, err
-		}
-		failed, err := intField(h, FieldFailed(p))
-		if err != nil {
-			return c, err
-		}
-		first, err := timeField(h, FieldFirst(p))
-		if err != nil {
-			return c, err
-		}
-		last, err := timeField(h, FieldLast(p))
-		if err != nil {
-			return c, err
-		}
-		done, err := timeField(h, FieldDone(p))
-		if err != nil {
-			return c, err
-		}
-		w := Window{First: first, Last: last, Done: done}
-		if p == PriorityVIP {
-			c.Processed.VIP, c.Failed.VIP, c.VIP = processed, failed, w
-		} else {
-			c.Processed.Normal, c.Failed.Normal, c.Normal = processed, failed, w
-		}
+// Widen widens the processing window of priority p to take in a batch
+// processed at processedAt and written at writtenAt.
+func (c *RunCounters) Widen(p Priority, processedAt, writtenAt time.Time) {
+	w := &c.Normal
+	if p == PriorityVIP {
+		w = &c.VIP
 	}
-	return c, nil
-}
-
-func intField(h map[string]string, name string) (int64, error) {
-	s, ok := h[name]
-	if !ok {
-		return 0, nil
+	at, done := processedAt.UTC(), writtenAt.UTC()
+	if w.First == nil || at.Before(*w.First) {
+		w.First = &at
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("run counter %s: %w", name, err)
+	if w.Last == nil || at.After(*w.Last) {
+		w.Last = &at
 	}
-	return n, nil
-}
-
-func timeField(h map[string]string, name string) (*time.Time, error) {
-	ms, err := intField(h, name)
-	if err != nil || ms == 0 {
-		return nil, err
+	if w.Done == nil || done.After(*w.Done) {
+		w.Done = &done
 	}
-	t := time.UnixMilli(ms).UTC()
-	return &t, nil
 }

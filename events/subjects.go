@@ -4,7 +4,11 @@
 // share. It depends on the standard library only.
 package events
 
-import "time"
+import (
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Subjects carried by JetStream.
 const (
@@ -37,6 +41,9 @@ const (
 	CommandRetryFailed = "retry-failed"
 	// CommandClean removes jobs of one state from the queue: CleanRequest → CleanReply.
 	CommandClean = "clean"
+	// CommandRecoverStuck removes from the queue's view the active jobs no
+	// processor holds: RecoverRequest → RecoverReply.
+	CommandRecoverStuck = "recover-stuck"
 
 	// SubjectGenerate and the others are the subjects of the commands.
 	SubjectGenerate    = CommandGroup + "." + CommandGenerate
@@ -46,6 +53,8 @@ const (
 	SubjectResume      = CommandGroup + "." + CommandResume
 	SubjectRetryFailed = CommandGroup + "." + CommandRetryFailed
 	SubjectClean       = CommandGroup + "." + CommandClean
+	// SubjectRecoverStuck is the subject of CommandRecoverStuck.
+	SubjectRecoverStuck = CommandGroup + "." + CommandRecoverStuck
 )
 
 // Subjects served by every processor instance (core NATS, micro, no queue
@@ -56,11 +65,16 @@ const (
 	// SubjectQuiesce asks every processor to finish or hand back the
 	// batches it holds: QuiesceRequest → QuiesceReply, one per instance.
 	SubjectQuiesce = "processor.quiesce"
+	// SubjectProcessorStopped is where a processor says, with its instance
+	// id, that it stopped cleanly, every batch settled: control need not
+	// deliver again what it held (core NATS).
+	SubjectProcessorStopped = "processor.stopped"
 
 	// GeneratorService is the micro service name of the generator.
 	GeneratorService = "generator"
-	// SubjectGeneratorStop asks the generator to stop publishing a run and
-	// answer once nothing of it is in flight: StopRequest → StopReply.
+	// SubjectGeneratorStop asks every generator instance to stop publishing
+	// a run and answer once nothing of it is in flight: StopRequest →
+	// StopReply.
 	SubjectGeneratorStop = "generator.stop"
 )
 
@@ -87,8 +101,17 @@ const (
 	// KeyQueue holds the QueueState set by pause and resume, written only
 	// by control.
 	KeyQueue = "queue"
+	// KeyKept holds a snapshot of the finished jobs the Bull view keeps,
+	// written only by control, which puts them back when Redis lost them.
+	KeyKept = "bullkept"
 	// StreamState is the JetStream stream behind BucketState.
 	StreamState = "KV_" + BucketState
+
+	// BucketLeader holds the lease of the control instance that leads:
+	// entries expire after LeaderTTL unless renewed.
+	BucketLeader = "pedidos_leader"
+	// KeyLeader is the lease: the leading instance's id.
+	KeyLeader = "control"
 )
 
 // Stream and consumer settings shared by whoever creates them and whoever
@@ -106,13 +129,33 @@ const (
 	OrdersMaxAckPending = 65536
 	// PhaseHistory is how many phase events the CONTROL stream keeps.
 	PhaseHistory = 10000
+	// LeaderTTL is how long a control instance leads after its last
+	// renewal of the lease: a standby takes over that long after the
+	// leader died, or at once when it stopped cleanly.
+	LeaderTTL = 3 * time.Second
 	// PhaseDuplicateWindow bounds how long JetStream remembers a phase
 	// event's Nats-Msg-Id, so a re-announced phase is stored once.
 	PhaseDuplicateWindow = 2 * time.Minute
 )
 
-// HeaderMsgID is the JetStream de-duplication header.
+// HeaderMsgID is the JetStream de-duplication header. An order is published
+// with its id as message id, and again, by retry-failed, with RetryMsgID.
 const HeaderMsgID = "Nats-Msg-Id"
+
+// retryMark separates an order id from the retry stamp of its message id.
+const retryMark = ":retry:"
+
+// RetryMsgID is the message id of order orderID published again at at:
+// JetStream may still remember its first message id.
+func RetryMsgID(orderID string, at time.Time) string {
+	return orderID + retryMark + strconv.FormatInt(at.UnixMilli(), 10)
+}
+
+// OrderIDOf returns the order id a message id names.
+func OrderIDOf(msgID string) string {
+	id, _, _ := strings.Cut(msgID, retryMark)
+	return id
+}
 
 // OrderSubject returns the subject an order of priority p is published on.
 func OrderSubject(p Priority) string {

@@ -3,6 +3,7 @@ package events
 import (
 	"regexp"
 	"testing"
+	"time"
 )
 
 // TestNames checks every name against what NATS accepts where it is used, and
@@ -30,15 +31,24 @@ func TestNames(t *testing.T) {
 		{"SubjectRetryFailed", SubjectRetryFailed, command},
 		{"SubjectClean", SubjectClean, subject},
 		{"SubjectQuiesce", SubjectQuiesce, subject},
+		{"SubjectProcessorStopped", SubjectProcessorStopped, subject},
 		{"SubjectGeneratorStop", SubjectGeneratorStop, subject},
 		{"StreamOrders", StreamOrders, stream},
 		{"StreamControl", StreamControl, stream},
+		{"StreamResults", StreamResults, stream},
+		{"StreamGeneration", StreamGeneration, stream},
+		{"SubjectGeneration", GenerationSubject("run"), subject},
+		{"ConsumerGenerator", ConsumerGenerator, durable},
+		{"SubjectResults", ResultSubject("run"), subject},
 		{"ConsumerVIP", ConsumerVIP, durable},
 		{"ConsumerNormal", ConsumerNormal, durable},
 		{"BucketState", BucketState, bucket},
 		{"KeyRun", KeyRun, bucket},
 		{"KeyGeneration", KeyGeneration, bucket},
 		{"KeyQueue", KeyQueue, bucket},
+		{"KeyKept", KeyKept, bucket},
+		{"BucketLeader", BucketLeader, bucket},
+		{"KeyLeader", KeyLeader, bucket},
 	}
 	seen := map[string]string{}
 	for _, tt := range tests {
@@ -79,16 +89,11 @@ func TestOrderRouting(t *testing.T) {
 	}
 }
 
-func TestBullKeys(t *testing.T) {
+func TestRetryMsgID(t *testing.T) {
 	t.Parallel()
-	tests := map[string]string{
-		BullKey(BullWait):                               "bull:orders:wait",
-		BullKey(BullMetaPaused):                         "bull:orders:meta-paused",
-		BullKey("7c9e6679-7425-40de-944b-e07fc1f90ae7"): "bull:orders:7c9e6679-7425-40de-944b-e07fc1f90ae7",
-	}
-	for got, want := range tests {
-		if got != want {
-			t.Errorf("key = %q, want %q", got, want)
-		}
+	id := "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	retry := RetryMsgID(id, time.UnixMilli(1_700_000_000_000))
+	if retry == id || OrderIDOf(retry) != id || OrderIDOf(id) != id {
+		t.Errorf("RetryMsgID = %q, OrderIDOf it = %q, OrderIDOf(id) = %q", retry, OrderIDOf(retry), OrderIDOf(id))
 	}
 }

@@ -4,7 +4,9 @@
 // process or, when none is installed, as an in-process miniredis.
 //
 // It backs both the all-in-one binary of `make run` and the integration
-// tests of the repository (see package devstacktest). Data lives under
+// tests of the repository (see package devstacktest). StartNATSCluster
+// starts a JetStream cluster of nats-servers routed on loopback instead of
+// the single server, for tests of replicated streams. Data lives under
 // Config.Dir, so a stack restarted on the same directory finds its JetStream
 // messages, its documents and, with redis-server, its Redis keys again.
 package devstack
@@ -101,7 +103,19 @@ type embedded struct {
 // start-up only: the servers run until Close. On error, Start stops what it
 // started.
 func Start(ctx context.Context, cfg Config) (*Stack, error) {
-	cfg, err := cfg.withDefaults()
+	return start(ctx, cfg, "nats", "mongo", "redis")
+}
+
+// StartRedis starts Redis only, as Start would; the Stack's other URLs are
+// empty. It serves tests of code that needs nothing else.
+func StartRedis(ctx context.Context, cfg Config) (*Stack, error) {
+	cfg.NATSURL, cfg.MongoURI = "", ""
+	return start(ctx, cfg, "redis")
+}
+
+// start starts the named servers whose URL cfg does not give.
+func start(ctx context.Context, cfg Config, names ...string) (*Stack, error) {
+	cfg, err := cfg.withDefaults(names)
 	if err != nil {
 		return nil, err
 	}
@@ -110,15 +124,16 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 
 	s := &Stack{NATSURL: cfg.NATSURL, MongoURI: cfg.MongoURI, RedisURL: cfg.RedisURL}
 	steps := []struct {
+		name  string
 		url   *string
 		start func(context.Context, Config) (embedded, error)
 	}{
-		{&s.NATSURL, startNATS},
-		{&s.MongoURI, startMongo},
-		{&s.RedisURL, startRedis},
+		{"nats", &s.NATSURL, startNATS},
+		{"mongo", &s.MongoURI, startMongo},
+		{"redis", &s.RedisURL, startRedis},
 	}
 	for _, step := range steps {
-		if *step.url != "" {
+		if *step.url != "" || !slices.Contains(names, step.name) {
 			continue
 		}
 		began := time.Now()
@@ -164,8 +179,8 @@ func (s *Stack) Servers() []Server {
 }
 
 // withDefaults validates c and fills in its defaults. It creates the data
-// directories of the servers to embed.
-func (c Config) withDefaults() (Config, error) {
+// directories of the named servers it is to embed.
+func (c Config) withDefaults(names []string) (Config, error) {
 	if c.Host == "" {
 		c.Host = "127.0.0.1"
 	}
@@ -186,7 +201,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	for _, d := range []struct{ name, url string }{{"nats", c.NATSURL}, {"mongo", c.MongoURI}, {"redis", c.RedisURL}} {
-		if d.url != "" {
+		if d.url != "" || !slices.Contains(names, d.name) {
 			continue
 		}
 		if c.Dir == "" {

@@ -25,7 +25,7 @@ func TestRun(t *testing.T) {
 	err := Run(t.Context(), "control", getenv, &stdout, func(getenv func(string) string) (func(context.Context, *slog.Logger) error, error) {
 		port := getenv("PORT")
 		return func(_ context.Context, log *slog.Logger) error {
-			log.Info("started", "port", port)
+			log.Info("started", slog.Any("port", port))
 			return failed
 		}, nil
 	})

@@ -53,7 +53,7 @@ func TestNewSplitsLevels(t *testing.T) {
 	}
 	want := map[string][]string{"api.info.log": nil, "api.warn.log": nil, "api.error.log": nil}
 	for _, r := range records {
-		log.Log(t.Context(), r.level, r.msg, "n", 1)
+		log.Log(t.Context(), r.level, r.msg, slog.Any("n", 1))
 		if r.file != "" {
 			want[r.file] = append(want[r.file], r.msg)
 		}
@@ -117,7 +117,7 @@ func TestNewStdoutFormat(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer closer.Close()
-			log.Warn("hello", "order_id", "o-1")
+			log.Warn("hello", slog.Any("order_id", "o-1"))
 			line := strings.TrimSuffix(out.String(), "\n")
 			var rec map[string]any
 			isJSON := json.Unmarshal([]byte(line), &rec) == nil
@@ -141,7 +141,7 @@ func TestNewAttrsAndGroupsReachEverySink(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	log, out := newLogger(t, Config{Dir: dir, Process: "api"})
-	log.With("service", "api").WithGroup("req").With("id", 7).Warn("slow", "ms", 1500)
+	log.With(slog.Any("service", "api")).WithGroup("req").With(slog.Any("id", 7)).Warn("slow", slog.Any("ms", 1500))
 	log.WithGroup("").Error("bare") // an empty group changes nothing
 
 	want := map[string]any{"service": "api", "req": map[string]any{"id": 7.0, "ms": 1500.0}}
@@ -248,7 +248,7 @@ func TestRotationBoundsTheFiles(t *testing.T) {
 	pad := strings.Repeat("x", 2000)
 	const records = 1800 // about 3.7 MB: rotates three times
 	for i := range records {
-		log.Info("batch", "seq", i, "pad", pad)
+		log.Info("batch", slog.Any("seq", i), slog.Any("pad", pad))
 	}
 	backups := func() []string {
 		m, _ := filepath.Glob(filepath.Join(dir, "processor.info-*.log"))
@@ -289,9 +289,9 @@ func TestConcurrentLogging(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			l := log.With("worker", w)
+			l := log.With(slog.Any("worker", w))
 			for i := range each {
-				l.Log(t.Context(), []slog.Level{slog.LevelInfo, slog.LevelWarn}[i%2], "work", "i", i)
+				l.Log(t.Context(), []slog.Level{slog.LevelInfo, slog.LevelWarn}[i%2], "work", slog.Any("i", i))
 			}
 		})
 	}
@@ -311,9 +311,9 @@ func TestConcurrentLogging(t *testing.T) {
 
 func BenchmarkLogger(b *testing.B) {
 	log, _ := newLogger(b, Config{Dir: b.TempDir(), Process: "api"})
-	log = log.With("service", "api")
+	log = log.With(slog.Any("service", "api"))
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		log.Info("batch stored", "seq", i, "orders", 500)
+		log.Info("batch stored", slog.Any("seq", i), slog.Any("orders", 500))
 	}
 }

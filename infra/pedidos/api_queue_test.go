@@ -1,4 +1,4 @@
-package main
+package pedidos
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // TestAPIPauseResume pauses a run in its middle: while paused no order is
@@ -39,7 +40,9 @@ func TestAPIPauseResume(t *testing.T) {
 		Processor struct{ IsProcessing bool }
 	}
 	r.call(t, http.MethodGet, "/health/queue", http.StatusOK, &health)
-	if !qs.Paused || health.Status != "paused" || health.Processor.IsProcessing {
+	// Paused mid-run, the run is still processing: isProcessing follows the
+	// phase, as in the original.
+	if !qs.Paused || health.Status != "paused" || !health.Processor.IsProcessing {
 		t.Errorf("while paused: queue status %+v, health %+v", qs, health)
 	}
 
@@ -157,11 +160,40 @@ func TestAPIRunsAndJobs(t *testing.T) {
 			o.Tier != stored.Tier || o.Priority != stored.Priority || !o.CreatedAt.Equal(stored.CreatedAt) {
 			t.Errorf("job %s: data %+v, MongoDB holds %+v", j.ID, o, stored)
 		}
-		if j.State != "completed" || j.Name != events.BullJobName || j.FinishedOn == nil || j.AttemptsMade < 1 {
+		if j.State != "completed" || j.Name != redisstate.BullJobName || j.FinishedOn == nil || j.AttemptsMade < 1 {
 			t.Errorf("job %+v", j)
 		}
 		if i > 0 && *j.FinishedOn > *jobs.Jobs[i-1].FinishedOn {
 			t.Errorf("jobs not newest first: %d after %d", *j.FinishedOn, *jobs.Jobs[i-1].FinishedOn)
 		}
+	}
+
+	// Between runs, a purge empties the queue's view; the runs' orders stay.
+	var purge struct {
+		Purged  bool
+		Removed map[string]int64
+	}
+	r.call(t, http.MethodPost, "/queue/purge", http.StatusOK, &purge)
+	if !purge.Purged || purge.Removed["completed"] != 600 || purge.Removed["wait"] != 0 {
+		t.Errorf("POST /queue/purge = %+v, want the 600 completed jobs removed", purge)
+	}
+	var qs struct{ Waiting, Active, Completed, Failed int64 }
+	r.call(t, http.MethodGet, "/queue/status", http.StatusOK, &qs)
+	if qs.Waiting != 0 || qs.Active != 0 || qs.Completed != 0 || qs.Failed != 0 {
+		t.Errorf("GET /queue/status after a purge = %+v, want an empty queue", qs)
+	}
+	// Between runs no processor holds a job: none is stuck.
+	var recovered struct {
+		Recovered int64
+		Message   string
+	}
+	r.call(t, http.MethodPost, "/queue/recover-stuck?maxJobs=10", http.StatusOK, &recovered)
+	if recovered.Recovered != 0 || recovered.Message != "Recuperados 0 jobs ativos que estavam travados" {
+		t.Errorf("POST /queue/recover-stuck = %+v, want none recovered", recovered)
+	}
+	n, err := r.db.Collection(events.CollectionOrders).CountDocuments(t.Context(), bson.D{})
+	must(t, err)
+	if n != 600 {
+		t.Errorf("MongoDB holds %d orders after a purge, want the 600 of the runs", n)
 	}
 }

@@ -1,30 +1,25 @@
-package main
+package pedidos
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/pedidos/pedidos/events"
 	"github.com/pedidos/pedidos/infra/devstack/devstacktest"
-	"github.com/pedidos/pedidos/services/api"
-	"github.com/pedidos/pedidos/services/control"
-	"github.com/pedidos/pedidos/services/generator"
-	"github.com/pedidos/pedidos/services/processor"
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // This file holds what the api_*_test.go tests share: the whole of Pedidos
@@ -37,8 +32,11 @@ const rigTimeout = 60 * time.Second
 // rigConfig shapes a rig's processor: its batch size and the batches it
 // keeps in flight (ORDERS_BATCH_SIZE, ORDERS_QUEUE_CONCURRENCY). Small
 // values make a run slow enough to act on in its middle without many orders.
+// With logFiles, the services also write their log files (BACKEND_LOGS),
+// which the api tails and follows.
 type rigConfig struct {
 	batchSize, concurrency string
+	logFiles               bool
 }
 
 // fast is a processor as quick as the embedded MongoDB allows.
@@ -54,6 +52,8 @@ type rig struct {
 	base string // http://host:port/pedidos
 	rdb  *redis.Client
 	kv   jetstream.KeyValue
+	// loggers are the services' loggers, by name.
+	loggers map[string]*slog.Logger
 }
 
 // startRig starts control, the generator, one processor and the api on a
@@ -61,7 +61,7 @@ type rig struct {
 func startRig(t *testing.T, rc rigConfig) *rig {
 	t.Helper()
 	stack := devstacktest.Start(t)
-	env := stackEnv(stack, map[string]string{
+	vars := map[string]string{
 		"GENERATION_CHUNK_SIZE":    "2000",
 		"ORDERS_BATCH_SIZE":        rc.batchSize,
 		"ORDERS_QUEUE_CONCURRENCY": rc.concurrency,
@@ -69,46 +69,38 @@ func startRig(t *testing.T, rc rigConfig) *rig {
 		// More than the tests' runs complete together, so that the queue
 		// views list every job they finished.
 		"BULL_KEEP_COMPLETED": "1000",
-	})
-	log := testLogger(t)
-	ctl, err := control.ConfigFromEnv(env)
-	must(t, err)
-	gen, err := generator.ConfigFromEnv(env)
-	must(t, err)
-	proc, err := processor.ConfigFromEnv(env)
-	must(t, err)
-	web, err := api.ConfigFromEnv(env)
-	must(t, err)
+	}
+	dataDir := ""
+	if rc.logFiles {
+		dataDir = t.TempDir()
+		vars["BACKEND_LOGS"], vars["DATA_DIR"] = "true", dataDir
+	}
+	services := configure(t, stack, vars)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	must(t, err)
-	web.Listener = ln
-	ctl.Logger, gen.Logger = log.With("service", "control"), log.With("service", "generator")
-	proc.Logger, web.Logger = log.With("service", "processor"), log.With("service", "api")
+	services.APIs[0].Listener = ln
+	loggers := map[string]*slog.Logger{}
+	for _, name := range []string{"control", "generator", "processor", "api"} {
+		if rc.logFiles {
+			loggers[name] = serviceLogger(t, dataDir, name)
+		} else {
+			loggers[name] = testLogger(t).With(slog.String("service", name))
+		}
+	}
+	services.Control.Logger, services.Generators[0].Logger = loggers["control"], loggers["generator"]
+	services.Processors[0].Logger, services.APIs[0].Logger = loggers["processor"], loggers["api"]
+	runServices(t, services)
 
-	runServices(t, map[string]func(context.Context) error{
-		"control":   func(ctx context.Context) error { return control.Run(ctx, ctl) },
-		"generator": func(ctx context.Context) error { return generator.Run(ctx, gen) },
-		"processor": func(ctx context.Context) error { return processor.Run(ctx, proc) },
-		"api":       func(ctx context.Context) error { return api.Run(ctx, web) },
-	})
-
-	nc, err := nats.Connect(stack.NATSURL)
-	must(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	must(t, err)
-	mc, err := mongo.Connect(options.Client().ApplyURI(stack.MongoURI))
-	must(t, err)
-	t.Cleanup(func() { _ = mc.Disconnect(context.WithoutCancel(t.Context())) })
 	ropts, err := redis.ParseURL(stack.RedisURL)
 	must(t, err)
 	rdb := redis.NewClient(ropts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	r := &rig{
-		pipeline: &pipeline{stack: stack, nc: nc, js: js, db: mc.Database(events.Database)},
+		pipeline: connectPipeline(t, stack),
 		base:     "http://" + ln.Addr().String() + "/pedidos",
 		rdb:      rdb,
+		loggers:  loggers,
 	}
 	// Ready: control made its topology, the api watches it.
 	eventually(t, rigTimeout, func() error {
@@ -117,7 +109,7 @@ func startRig(t *testing.T, rc rigConfig) *rig {
 		}
 		return nil
 	})
-	r.kv, err = js.KeyValue(t.Context(), events.BucketState)
+	r.kv, err = r.js.KeyValue(t.Context(), events.BucketState)
 	must(t, err)
 	return r
 }
@@ -216,33 +208,17 @@ func (r *rig) run(t testing.TB) events.Run {
 // counters reads the processing counters of run runID from Redis.
 func (r *rig) counters(t testing.TB, runID string) events.RunCounters {
 	t.Helper()
-	h, err := r.rdb.HGetAll(t.Context(), events.RunCountersKey(runID)).Result()
-	must(t, err)
-	c, err := events.ParseRunCounters(h)
+	c, err := redisstate.New(r.rdb, redisstate.Options{}).Counters(t.Context(), runID)
 	must(t, err)
 	return c
 }
 
 // bullCounts reads the length of every list and set of the Bull view.
-func (r *rig) bullCounts(t testing.TB) map[string]int64 {
+func (r *rig) bullCounts(t testing.TB) redisstate.JobCounts {
 	t.Helper()
-	ctx := t.Context()
-	cmds := map[string]*redis.IntCmd{}
-	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, l := range []string{events.BullWait, events.BullPaused, events.BullActive} {
-			cmds[l] = p.LLen(ctx, events.BullKey(l))
-		}
-		for _, s := range []string{events.BullCompleted, events.BullFailed, events.BullDelayed} {
-			cmds[s] = p.ZCard(ctx, events.BullKey(s))
-		}
-		return nil
-	})
+	n, err := redisstate.New(r.rdb, redisstate.Options{}).JobCounts(t.Context())
 	must(t, err)
-	out := map[string]int64{}
-	for k, c := range cmds {
-		out[k] = c.Val()
-	}
-	return out
+	return n
 }
 
 // pendingOrders returns how many orders the ORDERS stream holds.
@@ -293,7 +269,7 @@ type snapshot struct {
 	Phase     events.Phase
 	Queue     string // the operator's pause, as stored
 	Counters  events.RunCounters
-	Bull      map[string]int64
+	Bull      redisstate.JobCounts
 	Pending   uint64
 	Orders    int64
 	Runs      int64

@@ -1,4 +1,4 @@
-package main
+package pedidos
 
 import (
 	"fmt"
@@ -43,6 +43,15 @@ func TestAPIBadRequestsChangeNothing(t *testing.T) {
 		{http.MethodPost, "/generate?quantity=" + huge, http.StatusBadRequest},
 		{http.MethodPost, "/generate?quantity=1&quantity=2", http.StatusBadRequest},
 		{http.MethodPost, "/generate?quantity=%zz", http.StatusBadRequest},
+		// force: a typo never cancels the run; GET /generate, the
+		// original's, is checked alike.
+		{http.MethodPost, "/generate?quantity=10&force=yes", http.StatusBadRequest},
+		{http.MethodPost, "/generate?quantity=10&force=true&force=true", http.StatusBadRequest},
+		{http.MethodPost, "/generate?force=true&quantity=0", http.StatusBadRequest},
+		{http.MethodPost, "/generate?force=true&returnOnActive=nope", http.StatusBadRequest},
+		{http.MethodGet, "/generate?quantity=abc", http.StatusBadRequest},
+		{http.MethodGet, "/generate?quantity=10&force=TRUE", http.StatusBadRequest},
+		{http.MethodGet, "/generate?force=1&autoForceIfStale=2", http.StatusBadRequest},
 		// cancel: not even a cancel with a typo cancels.
 		{http.MethodPost, "/cancel?purge=maybe", http.StatusBadRequest},
 		{http.MethodPost, "/cancel?removePending=", http.StatusBadRequest},

@@ -1,4 +1,4 @@
-package main
+package pedidos
 
 import (
 	"bytes"
@@ -23,7 +23,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/pedidos/pedidos/events"
-	"github.com/pedidos/pedidos/services/api"
+	"github.com/pedidos/pedidos/infra/devstack"
+	"github.com/pedidos/pedidos/infra/devstack/devstacktest"
+	"github.com/pedidos/pedidos/infra/redisstate"
 	"github.com/pedidos/pedidos/services/processor"
 )
 
@@ -36,13 +38,20 @@ import (
 // carry the orders MongoDB stored, in the state Bull's job.getState() names.
 func TestBullLibraryReadsTheQueue(t *testing.T) {
 	t.Parallel()
+	devstacktest.EachRedis(t, func(t *testing.T, redis devstack.RedisMode) {
+		t.Parallel()
+		testBullLibraryReadsTheQueue(t, redis)
+	})
+}
+
+func testBullLibraryReadsTheQueue(t *testing.T, redis devstack.RedisMode) {
 	// Big enough that the NORMAL drain is still going on when the test
 	// pauses it, and that more orders complete than the Bull view keeps.
 	const quantity = 10_000
 	keep := int64(defaultKeepCompleted(t))
 	bull := installBull(t)
 
-	p := startPipeline(t, 1)
+	p := startPipeline(t, 1, 1, redis)
 	phases := p.phases(t)
 	web := startQueueAPI(t, p)
 	rdb := connectRedis(t, p.stack.RedisURL)
@@ -142,7 +151,7 @@ func (q *queueReaders) read(t *testing.T, when string) (bullView, queueStatus) {
 	if again := q.web.status(t); again != st {
 		t.Fatalf("%s, the queue moved while Bull read it: GET /queue/status said %+v, then %+v", when, st, again)
 	}
-	compareCounts(t, when, view, st, bullListLen(t, q.rdb, events.BullPaused))
+	compareCounts(t, when, view, st, bullPausedLen(t, q.rdb))
 	return view, st
 }
 
@@ -189,9 +198,9 @@ func checkWaitingJobs(t *testing.T, when string, jobs []*bullJob, runID string) 
 		if o.RunID != runID || o.ID != j.ID {
 			t.Errorf("%s, waiting job %s carries order %s of run %q; want itself, of run %s", when, j.ID, o.ID, o.RunID, runID)
 		}
-		if j.Name != events.BullJobName || j.ProcessedOn != nil || j.FinishedOn != nil {
+		if j.Name != redisstate.BullJobName || j.ProcessedOn != nil || j.FinishedOn != nil {
 			t.Errorf("%s, waiting job %s: name %q, processedOn %v, finishedOn %v; want %q, null, null",
-				when, j.ID, j.Name, j.ProcessedOn, j.FinishedOn, events.BullJobName)
+				when, j.ID, j.Name, j.ProcessedOn, j.FinishedOn, redisstate.BullJobName)
 		}
 		switch j.State {
 		case "waiting":
@@ -238,8 +247,8 @@ func (f *finishedJobs) add(t *testing.T, when, state string, jobs []*bullJob, wa
 		switch {
 		case j.State != state:
 			t.Errorf("%s, %s job %s: getState() = %q", when, state, j.ID, j.State)
-		case j.Name != events.BullJobName:
-			t.Errorf("%s, %s job %s: name %q, want %q", when, state, j.ID, j.Name, events.BullJobName)
+		case j.Name != redisstate.BullJobName:
+			t.Errorf("%s, %s job %s: name %q, want %q", when, state, j.ID, j.Name, redisstate.BullJobName)
 		case j.ProcessedOn == nil || j.FinishedOn == nil || *j.FinishedOn < *j.ProcessedOn:
 			t.Errorf("%s, %s job %s: processedOn %v, finishedOn %v", when, state, j.ID, j.ProcessedOn, j.FinishedOn)
 		case i > 0 && *j.FinishedOn > *jobs[i-1].FinishedOn:
@@ -349,11 +358,12 @@ type storedOrder struct {
 
 // publishInvalidOrders publishes orders the processor must fail, one per
 // way of being invalid, to orders.vip under runID. Every other one gets its
-// Bull job first, as the generator adds them (hash, then LPUSH wait); the
-// others have none until the processor finishes them.
+// Bull job first, as the generator adds them; the others have none until
+// the processor finishes them.
 func publishInvalidOrders(t *testing.T, js jetstream.JetStream, rdb *redis.Client, runID string) []events.Order {
 	t.Helper()
 	ctx := t.Context()
+	view := redisstate.New(rdb, redisstate.Options{})
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	order := func(n int, tier events.Tier, valor float64) events.Order {
 		return events.Order{ID: fmt.Sprintf("%s-%d", runID, n), RunID: runID, Cliente: fmt.Sprintf("Cliente %d", n),
@@ -374,13 +384,7 @@ func publishInvalidOrders(t *testing.T, js jetstream.JetStream, rdb *redis.Clien
 		}
 		data := o.AppendJSON(nil)
 		if i%2 == 0 {
-			_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.HSet(ctx, events.BullKey(o.ID), events.BullFieldData, data, events.BullFieldName, events.BullJobName,
-					events.BullFieldTimestamp, o.CreatedAt.UnixMilli(), events.BullFieldDelay, 0, events.BullFieldAttemptsMade, 0)
-				p.LPush(ctx, events.BullKey(events.BullWait), o.ID)
-				return nil
-			})
-			must(t, err)
+			must(t, view.AddJobs(ctx, runID, i, []redisstate.Job{{ID: o.ID, Priority: o.Priority, Data: data, CreatedAt: o.CreatedAt}}))
 		}
 		// Control may still be creating the stream.
 		eventually(t, 30*time.Second, func() error {
@@ -439,12 +443,12 @@ func connectRedis(t *testing.T, url string) *redis.Client {
 	return rdb
 }
 
-// bullListLen returns the length of one of the queue's lists.
-func bullListLen(t *testing.T, rdb *redis.Client, list string) int64 {
+// bullPausedLen returns the length of the queue's paused list.
+func bullPausedLen(t *testing.T, rdb *redis.Client) int64 {
 	t.Helper()
-	n, err := rdb.LLen(t.Context(), events.BullKey(list)).Result()
+	n, err := redisstate.New(rdb, redisstate.Options{}).JobCounts(t.Context())
 	must(t, err)
-	return n
+	return n.Paused
 }
 
 // The api.
@@ -468,16 +472,12 @@ type queueStatus struct {
 // the test ends.
 func startQueueAPI(t *testing.T, p *pipeline) *queueAPI {
 	t.Helper()
-	cfg, err := api.ConfigFromEnv(stackEnv(p.stack, map[string]string{"BACKEND_LOGS": "false"}))
-	must(t, err)
+	services := configure(t, p.stack, map[string]string{"BACKEND_LOGS": "false"})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	must(t, err)
-	cfg.Listener = ln
-	cfg.Logger = testLogger(t).With("service", "api")
-	runServices(t, map[string]func(context.Context) error{
-		"api": func(ctx context.Context) error { return api.Run(ctx, cfg) },
-	})
+	services.APIs[0].Listener = ln
+	runServices(t, Services{APIs: services.APIs})
 	c := &queueAPI{base: "http://" + ln.Addr().String() + "/pedidos"}
 	eventually(t, 30*time.Second, func() error {
 		_, err := c.queueStatus(t.Context())

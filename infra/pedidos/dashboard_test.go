@@ -1,4 +1,4 @@
-package main
+package pedidos
 
 import (
 	"context"
@@ -28,9 +28,6 @@ import (
 	"github.com/pedidos/pedidos/infra/devstack/devstacktest"
 	"github.com/pedidos/pedidos/infra/logs"
 	"github.com/pedidos/pedidos/services/api"
-	"github.com/pedidos/pedidos/services/control"
-	"github.com/pedidos/pedidos/services/generator"
-	"github.com/pedidos/pedidos/services/processor"
 )
 
 // This file tests the dashboard in a real browser (Debian's chromium, driven
@@ -516,38 +513,23 @@ func startDashboardStack(t *testing.T) *dashboardStack {
 	t.Helper()
 	stack := devstacktest.Start(t)
 	dataDir := t.TempDir()
-	env := func(prefix string) func(string) string {
-		return stackEnv(stack, map[string]string{
-			"DATA_DIR":              dataDir,
-			"API_KEY":               dashboardKey,
-			"PATH_PREFIX":           prefix,
-			"GENERATION_CHUNK_SIZE": "5000",
-		})
+	vars := map[string]string{
+		"DATA_DIR":              dataDir,
+		"API_KEY":               dashboardKey,
+		"GENERATION_CHUNK_SIZE": "5000",
 	}
-	ctl, err := control.ConfigFromEnv(env(""))
-	must(t, err)
-	gen, err := generator.ConfigFromEnv(env(""))
-	must(t, err)
-	proc, err := processor.ConfigFromEnv(env(""))
-	must(t, err)
-	ops, err := api.ConfigFromEnv(env("/ops"))
-	must(t, err)
-	root, err := api.ConfigFromEnv(env(""))
-	must(t, err)
-	ctl.Logger = serviceLogger(t, dataDir, "control")
-	gen.Logger = serviceLogger(t, dataDir, "generator")
-	proc.Logger = serviceLogger(t, dataDir, "processor")
+	services := configure(t, stack, vars)
+	vars["PATH_PREFIX"] = "/ops"
+	ops := configure(t, stack, vars).APIs[0]
+	root := services.APIs[0]
+	services.Control.Logger = serviceLogger(t, dataDir, "control")
+	services.Generators[0].Logger = serviceLogger(t, dataDir, "generator")
+	services.Processors[0].Logger = serviceLogger(t, dataDir, "processor")
 	ops.Logger = serviceLogger(t, dataDir, "api")
-	root.Logger = ops.Logger.With("instance", "root")
+	root.Logger = ops.Logger.With(slog.String("instance", "root"))
 	ops.Listener, root.Listener = listen(t), listen(t)
-
-	runServices(t, map[string]func(context.Context) error{
-		"control":   func(ctx context.Context) error { return control.Run(ctx, ctl) },
-		"generator": func(ctx context.Context) error { return generator.Run(ctx, gen) },
-		"processor": func(ctx context.Context) error { return processor.Run(ctx, proc) },
-		"api /ops":  func(ctx context.Context) error { return api.Run(ctx, ops) },
-		"api /":     func(ctx context.Context) error { return api.Run(ctx, root) },
-	})
+	services.APIs = []api.Config{ops, root}
+	runServices(t, services)
 	s := &dashboardStack{
 		ops:  "http://" + ops.Listener.Addr().String() + "/ops",
 		root: "http://" + root.Listener.Addr().String(),

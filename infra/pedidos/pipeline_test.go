@@ -1,4 +1,4 @@
-package main
+package pedidos
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -20,47 +20,37 @@ import (
 	"github.com/pedidos/pedidos/events"
 	"github.com/pedidos/pedidos/infra/devstack"
 	"github.com/pedidos/pedidos/infra/devstack/devstacktest"
-	"github.com/pedidos/pedidos/services/control"
-	"github.com/pedidos/pedidos/services/generator"
-	"github.com/pedidos/pedidos/services/processor"
 )
 
 // pipeline is a running stack for one test: the embedded servers, control,
 // the generator and some processors, and clients to look at them with.
 type pipeline struct {
-	stack *devstack.Stack
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	db    *mongo.Database
+	stack    *devstack.Stack
+	services Services
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	db       *mongo.Database
 }
 
-func startPipeline(t *testing.T, processors int) *pipeline {
+func startPipeline(t *testing.T, processors, generators int, redis devstack.RedisMode) *pipeline {
 	t.Helper()
-	stack := devstacktest.Start(t)
-	log := testLogger(t)
-	env := stackEnv(stack, map[string]string{
+	stack := devstacktest.StartWith(t, devstack.Config{Redis: redis})
+	services := configure(t, stack, map[string]string{
 		"GENERATION_CHUNK_SIZE":    "2000",
 		"ORDERS_QUEUE_CONCURRENCY": "4",
 		"ORDERS_BATCH_SIZE":        "500",
 	})
-	ctl, err := control.ConfigFromEnv(env)
-	must(t, err)
-	gen, err := generator.ConfigFromEnv(env)
-	must(t, err)
-	proc, err := processor.ConfigFromEnv(env)
-	must(t, err)
-	ctl.Logger, gen.Logger = log.With("service", "control"), log.With("service", "generator")
-	services := map[string]func(context.Context) error{
-		"control":   func(ctx context.Context) error { return control.Run(ctx, ctl) },
-		"generator": func(ctx context.Context) error { return generator.Run(ctx, gen) },
-	}
-	for i := range processors {
-		cfg := proc
-		cfg.Logger = log.With("service", "processor", "instance", i)
-		services[fmt.Sprint("processor ", i)] = func(ctx context.Context) error { return processor.Run(ctx, cfg) }
-	}
+	services.APIs = nil
+	services = services.WithProcessors(processors).WithGenerators(generators)
 	runServices(t, services)
+	p := connectPipeline(t, stack)
+	p.services = services
+	return p
+}
 
+// connectPipeline connects to stack's NATS and MongoDB.
+func connectPipeline(t *testing.T, stack *devstack.Stack) *pipeline {
+	t.Helper()
 	nc, err := nats.Connect(stack.NATSURL)
 	must(t, err)
 	t.Cleanup(nc.Close)
@@ -68,30 +58,33 @@ func startPipeline(t *testing.T, processors int) *pipeline {
 	must(t, err)
 	mc, err := mongo.Connect(options.Client().ApplyURI(stack.MongoURI))
 	must(t, err)
-	t.Cleanup(func() { _ = mc.Disconnect(context.Background()) })
+	t.Cleanup(func() { _ = mc.Disconnect(context.WithoutCancel(t.Context())) })
 	return &pipeline{stack: stack, nc: nc, js: js, db: mc.Database(events.Database)}
 }
 
-// stackEnv is the environment of services on stack: the URLs of its
-// servers, then vars; every other variable is unset.
-func stackEnv(stack *devstack.Stack, vars map[string]string) func(string) string {
-	return serversEnv(stack, func(key string) string { return vars[key] })
+// configure configures the services on stack from vars, as the binary
+// does from its environment (every other variable unset), logging to the
+// test log.
+func configure(t *testing.T, stack *devstack.Stack, vars map[string]string) Services {
+	t.Helper()
+	services, err := Configure(ServersEnv(stack, func(key string) string { return vars[key] }), testLogger(t))
+	must(t, err)
+	return services
 }
 
-// runServices runs each service until the test ends, failing the test with
-// the error one returns. The services are stopped by the cancellation of
-// t.Context(), before the cleanups, which wait for them.
-func runServices(t *testing.T, services map[string]func(context.Context) error) {
+// runServices runs services until the test ends, failing the test with the
+// error one returns. They are stopped by the cancellation of t.Context(),
+// before the cleanups, which wait for them.
+func runServices(t *testing.T, services Services) {
 	t.Helper()
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait)
-	for name, run := range services {
-		wg.Go(func() {
-			if err := run(t.Context()); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		})
-	}
+	done := make(chan struct{})
+	t.Cleanup(func() { <-done })
+	go func() {
+		defer close(done)
+		if err := services.Run(t.Context()); err != nil {
+			t.Errorf("services: %v", err)
+		}
+	}()
 }
 
 // generate asks control for a run, as the api does, and returns its id.
@@ -140,18 +133,32 @@ func (p *pipeline) phases(t *testing.T) <-chan events.PhaseEvent {
 	return out
 }
 
+// TestPipelineOneProcessor runs on both Redis servers: redis-server, and
+// the in-process miniredis of a machine without it.
 func TestPipelineOneProcessor(t *testing.T) {
 	t.Parallel()
-	testPipeline(t, 1, 20_000)
+	devstacktest.EachRedis(t, func(t *testing.T, redis devstack.RedisMode) {
+		t.Parallel()
+		testPipeline(t, 1, 1, 20_000, redis)
+	})
 }
 
-func TestPipelineTwoProcessors(t *testing.T) {
+// TestPipelineTwoOfEachWorker runs two processors and two generators,
+// which share the run's chunks.
+func TestPipelineTwoOfEachWorker(t *testing.T) {
 	t.Parallel()
-	testPipeline(t, 2, 20_000)
+	p := testPipeline(t, 2, 2, 20_000, devstack.RedisMiniredis)
+	for i, gen := range p.services.Generators {
+		if n := counterSum(t, gen.Metrics, "pedidos_orders_published_total"); n == 0 {
+			t.Errorf("generator %d published no order: the chunks are not shared", i)
+		} else {
+			t.Logf("generator %d published %v orders", i, n)
+		}
+	}
 }
 
-func testPipeline(t *testing.T, processors int, quantity int64) {
-	p := startPipeline(t, processors)
+func testPipeline(t *testing.T, processors, generators int, quantity int64, redis devstack.RedisMode) *pipeline {
+	p := startPipeline(t, processors, generators, redis)
 	phases := p.phases(t)
 	runID := p.generate(t, quantity)
 
@@ -258,10 +265,40 @@ func testPipeline(t *testing.T, processors int, quantity int64) {
 		!report.Audit.LastVIPProcessedAt.Equal(lastVIP) || !report.Audit.FirstNormalProcessedAt.Equal(firstNormal) {
 		t.Errorf("priority audit = %+v; MongoDB says last VIP %v, first NORMAL %v", report.Audit, lastVIP, firstNormal)
 	}
+	// Then control counts the run again from MongoDB, and records that the
+	// report agrees.
+	eventually(t, time.Minute, func() error {
+		must(t, p.db.Collection(events.CollectionRuns).FindOne(ctx, bson.D{{Key: "_id", Value: runID}}).Decode(&report))
+		if report.Verified == nil {
+			return errors.New("the report is not verified yet")
+		}
+		return nil
+	})
+	if v := report.Verified; !v.Agrees || v.Processed.VIP != vip || v.Processed.Normal != total-vip || v.Inversions != 0 {
+		t.Errorf("verification from MongoDB = %+v; want it to agree: %d VIP and %d NORMAL processed, no inversion",
+			v, vip, total-vip)
+	}
 	t.Logf("%d orders (%d VIP) with %d processor(s) in %v: VIP window %v, NORMAL window %v",
 		quantity, vip, processors, time.Duration(report.TotalTimeMs)*time.Millisecond,
 		time.Duration(report.ProcessingTimeVIPMs)*time.Millisecond,
 		time.Duration(report.ProcessingTimeNormalMs)*time.Millisecond)
+	return p
+}
+
+// counterSum returns the sum, over its labels, of counter name in reg.
+func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	must(t, err)
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
 
 // orderStats is what one pass over a run's orders in MongoDB shows.

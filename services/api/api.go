@@ -6,7 +6,11 @@
 // current run from the run state in the JetStream KV bucket and the
 // counters in Redis, the queue from its Bull 4 view in Redis, the history
 // of runs from MongoDB and the services' log files from DATA_DIR/logs; and
-// it streams phases, progress and logged warnings as server-sent events.
+// it streams phases, progress and logged warnings as server-sent events,
+// and, for the original project's clients, as socket.io events (package
+// socketio, fed by the same hub) at PATH_PREFIX/socket.io/. The original's
+// extra views, GET /orders and GET /diagnostics/queue, and its probes sit
+// beside /pedidos, as there.
 //
 // Every query parameter is validated (type, range, allowed values, given
 // at most once) before anything is touched; unknown ones are ignored.
@@ -36,6 +40,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // Timeouts of the service's lifecycle.
@@ -83,9 +89,11 @@ func Run(ctx context.Context, cfg Config) error {
 		ReadHeaderTimeout: readHeaderTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	// http.Server.Shutdown does not cancel requests; event streams would
-	// hold it until its timeout.
+	// http.Server.Shutdown does not cancel requests; event streams and
+	// socket.io long polls would hold it until its timeout, and it does not
+	// see websockets at all.
 	httpServer.RegisterOnShutdown(s.hub.Close)
+	httpServer.RegisterOnShutdown(s.sockets.Close)
 
 	// Background work outlives ctx until the HTTP server has stopped.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -93,7 +101,8 @@ func Run(ctx context.Context, cfg Config) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.cache.follow(workCtx, st.js) })
 	wg.Go(func() { s.hub.Run(workCtx) })
-	wg.Go(func() { s.counters.refresh(workCtx, s.stores.redis, s.cache) })
+	wg.Go(func() { s.sockets.Run(workCtx) })
+	wg.Go(func() { s.counters.refresh(workCtx, s.stores.state, s.cache) })
 
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- httpServer.Serve(ln) })
@@ -112,7 +121,10 @@ func Run(ctx context.Context, cfg Config) error {
 		logger.LogAttrs(ctx, slog.LevelWarn, "http shutdown timed out; closing connections", slog.Any("error", serr))
 		_ = httpServer.Close() // its error is the listener's, already closed
 	}
-	// Step 2: stop the background work, then close the connections.
+	// Step 2: disconnect the socket.io clients whose handshake was in
+	// flight when it began, stop the background work, then close the
+	// connections.
+	s.sockets.Close()
 	stopWork()
 	wg.Wait()
 	cctx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
@@ -129,9 +141,10 @@ type stores struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	mongo *mongo.Client
-	// redis reads the run counters; queue reads the Bull state, and is the
-	// connection POST /pedidos/queue/close closes.
+	// redis (through state) reads the run counters; queue reads the Bull
+	// view, and is the connection POST /pedidos/queue/close closes.
 	redis *redis.Client
+	state *redisstate.Store
 	queue *queueConn
 }
 
@@ -176,7 +189,9 @@ func connect(ctx context.Context, cfg Config) (*stores, error) {
 	ropts.ClientName = clientName
 	qopts := *ropts
 	qopts.ClientName = clientName + "-queue"
-	return &stores{nc: nc, js: js, mongo: mc, redis: redis.NewClient(ropts), queue: newQueueConn(&qopts)}, nil
+	rdb := redis.NewClient(ropts)
+	return &stores{nc: nc, js: js, mongo: mc, redis: rdb, state: redisstate.New(rdb, redisstate.Options{}),
+		queue: newQueueConn(&qopts)}, nil
 }
 
 // close closes every connection.

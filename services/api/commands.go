@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -40,14 +41,10 @@ func (s *server) cancel(c echo.Context) error {
 		return badRequest(err.Error())
 	}
 	ctx := c.Request().Context()
-	var reply events.CancelReply
-	s.aborting.Add(1)
-	err = s.command(ctx, events.SubjectCancel, events.CancelRequest{Purge: p.purge, RemovePending: p.removePending}, &reply)
-	s.aborting.Add(-1)
+	reply, err := s.abortRun(ctx, events.CancelRequest{Purge: p.purge, RemovePending: p.removePending})
 	if err != nil {
 		return err
 	}
-	s.cache.await(ctx, func(run *events.Run, _ bool) bool { return run == nil || !run.Phase.Active() })
 	a := cancelAnswer{
 		Aborted: reply.Aborted, QueuePaused: reply.QueuePaused, RemovedPending: reply.RemovedPending,
 		Purged: reply.Purged, PurgedOrders: reply.PurgedOrders, Message: reply.Message,
@@ -59,6 +56,21 @@ func (s *server) cancel(c echo.Context) error {
 		a.Message = joinMessage(a.Message, note)
 	}
 	return c.JSON(http.StatusOK, a)
+}
+
+// abortRun asks control to cancel the active run and waits until this
+// instance's view of the run shows it ended. A refusal (409 when no run is
+// active) comes back as control's *events.CommandError.
+func (s *server) abortRun(ctx context.Context, req events.CancelRequest) (events.CancelReply, error) {
+	var reply events.CancelReply
+	s.aborting.Add(1)
+	err := s.command(ctx, events.SubjectCancel, req, &reply)
+	s.aborting.Add(-1)
+	if err != nil {
+		return events.CancelReply{}, err
+	}
+	s.cache.await(ctx, func(run *events.Run, _ bool) bool { return run == nil || !run.Phase.Active() })
+	return reply, nil
 }
 
 // reset handles POST /pedidos/reset?force=: control wipes the orders, the
@@ -136,6 +148,73 @@ func (s *server) cleanQueue(c echo.Context) error {
 	}
 	var reply events.CleanReply
 	if err := s.command(c.Request().Context(), events.SubjectClean, req, &reply); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, reply)
+}
+
+// purgeStates are the states POST /queue/purge empties, in order: the
+// waiting jobs first, which control refuses to remove during a run, so that
+// a refused purge removes nothing.
+var purgeStates = [...]string{events.CleanWait, events.CleanDelayed, events.CleanCompleted, events.CleanFailed}
+
+// purgeReply answers POST /pedidos/queue/purge.
+type purgeReply struct {
+	Purged     bool             `json:"purged"`
+	Obliterate bool             `json:"obliterate"`
+	Removed    map[string]int64 `json:"removed"`
+}
+
+// purgeQueue handles POST /pedidos/queue/purge?obliterate=: the original's
+// drain and clean, every job of every state that holds jobs between runs
+// removed. Active jobs belong to a processor's batch and exist only during
+// a run, when a purge is refused; obliterate is accepted and removes
+// nothing more, as no other state exists here.
+func (s *server) purgeQueue(c echo.Context) error {
+	q, err := parseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	obliterate, err := boolParam(q, "obliterate", false)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	reply := purgeReply{Purged: true, Obliterate: obliterate, Removed: map[string]int64{}}
+	for _, state := range purgeStates {
+		for {
+			var clean events.CleanReply
+			req := events.CleanRequest{State: state, Limit: maxCleanLimit}
+			if err := s.command(c.Request().Context(), events.SubjectClean, req, &clean); err != nil {
+				return err
+			}
+			reply.Removed[state] += clean.Removed
+			if clean.Removed < maxCleanLimit {
+				break
+			}
+		}
+	}
+	return c.JSON(http.StatusOK, reply)
+}
+
+// Bounds of POST /queue/recover-stuck's maxJobs.
+const (
+	defaultRecoverJobs = 100
+	maxRecoverJobs     = 100_000
+)
+
+// recoverStuck handles POST /pedidos/queue/recover-stuck?maxJobs=: control
+// removes up to maxJobs active jobs no processor holds from the view.
+func (s *server) recoverStuck(c echo.Context) error {
+	q, err := parseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	maxJobs, err := intParam(q, "maxJobs", defaultRecoverJobs, 1, maxRecoverJobs)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	var reply events.RecoverReply
+	if err := s.command(c.Request().Context(), events.SubjectRecoverStuck, events.RecoverRequest{MaxJobs: maxJobs}, &reply); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, reply)

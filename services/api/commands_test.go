@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,10 +26,10 @@ func reply(v any) answerFunc {
 	return func([]byte) (any, *events.CommandError) { return v, nil }
 }
 
-// refuse refuses every request with status and msg.
-func refuse(status int, msg string) answerFunc {
+// refuse refuses every request with sentinel's code and msg.
+func refuse(sentinel *events.CommandError, msg string) answerFunc {
 	return func([]byte) (any, *events.CommandError) {
-		return nil, &events.CommandError{Status: status, Message: msg}
+		return nil, events.Refusal(sentinel, "%s", msg)
 	}
 }
 
@@ -57,7 +58,7 @@ func (e *testEnv) stubCommands(answers map[string]answerFunc) *commandStub {
 			stub.mu.Unlock()
 			v, cerr := answer(r.Data())
 			if cerr != nil {
-				_ = r.Error(cerr.Code(), cerr.Message, nil)
+				_ = r.Error(cerr.Code, cerr.Message, nil)
 				return
 			}
 			_ = r.RespondJSON(v)
@@ -94,12 +95,13 @@ func (s *commandStub) total() int {
 // allCommands answers every command but generate with a success.
 func allCommands() map[string]answerFunc {
 	return map[string]answerFunc{
-		events.CommandCancel:      reply(events.CancelReply{RunID: "r1", Aborted: true, Message: "run r1 aborted"}),
-		events.CommandReset:       reply(events.ResetReply{Message: "reset done"}),
-		events.CommandPause:       reply(events.QueueReply{Paused: true, Processors: 2}),
-		events.CommandResume:      reply(events.QueueReply{Paused: false, Processors: 2}),
-		events.CommandRetryFailed: reply(events.RetryReply{Retried: 5}),
-		events.CommandClean:       reply(events.CleanReply{Removed: 3, State: "failed"}),
+		events.CommandCancel:       reply(events.CancelReply{RunID: "r1", Aborted: true, Message: "run r1 aborted"}),
+		events.CommandReset:        reply(events.ResetReply{Message: "reset done"}),
+		events.CommandPause:        reply(events.QueueReply{Paused: true, Processors: 2}),
+		events.CommandResume:       reply(events.QueueReply{Paused: false, Processors: 2}),
+		events.CommandRetryFailed:  reply(events.RetryReply{Retried: 5}),
+		events.CommandClean:        reply(events.CleanReply{Removed: 3, State: "failed"}),
+		events.CommandRecoverStuck: reply(events.RecoverReply{Recovered: 2, Message: "Recuperados 2 jobs ativos que estavam travados"}),
 	}
 }
 
@@ -117,9 +119,9 @@ func writeLogs(t *testing.T, dir, process, msg string) {
 		t.Fatal(err)
 	}
 	defer func() { _ = closer.Close() }()
-	logger.Info(msg, "n", 1)
-	logger.Warn(msg, "n", 2)
-	logger.Error(msg, "n", 3)
+	logger.Info(msg, slog.Any("n", 1))
+	logger.Warn(msg, slog.Any("n", 2))
+	logger.Error(msg, slog.Any("n", 3))
 }
 
 // logLines returns how many lines the log files of dir hold, per level.
@@ -181,7 +183,7 @@ func TestCancelRefused(t *testing.T) {
 	dir := t.TempDir()
 	e.startAPI(withLogDir(dir))
 	answers := allCommands()
-	answers[events.CommandCancel] = refuse(http.StatusConflict, events.ErrNoActiveRun.Error())
+	answers[events.CommandCancel] = refuse(events.ErrNoActiveRun, events.ErrNoActiveRun.Error())
 	e.stubCommands(answers)
 	writeLogs(t, dir, "api", "kept")
 
@@ -222,7 +224,7 @@ func TestReset(t *testing.T) {
 	answers[events.CommandReset] = func(req []byte) (any, *events.CommandError) {
 		var r events.ResetRequest
 		if err := json.Unmarshal(req, &r); err != nil || !r.Force {
-			return nil, &events.CommandError{Status: http.StatusConflict, Message: "a run is already active: run r1 is in phase GENERATING"}
+			return nil, events.Refusal(events.ErrRunActive, "a run is already active: run r1 is in phase GENERATING")
 		}
 		return events.ResetReply{Message: "everything wiped"}, nil
 	}
@@ -261,6 +263,10 @@ func TestQueueCommands(t *testing.T) {
 		{"/queue/retry-failed", events.CommandRetryFailed, `{}`, `{"retried":5}`},
 		{"/queue/clean?state=failed&limit=10", events.CommandClean, `{"state":"failed","limit":10}`, `{"removed":3,"state":"failed"}`},
 		{"/queue/clean", events.CommandClean, `{"state":"completed","limit":1000}`, `{"removed":3,"state":"failed"}`},
+		{"/queue/recover-stuck?maxJobs=5", events.CommandRecoverStuck, `{"maxJobs":5}`,
+			`{"recovered":2,"message":"Recuperados 2 jobs ativos que estavam travados"}`},
+		{"/queue/recover-stuck", events.CommandRecoverStuck, `{"maxJobs":100}`,
+			`{"recovered":2,"message":"Recuperados 2 jobs ativos que estavam travados"}`},
 	} {
 		status, body := e.do(http.MethodPost, tt.path)
 		if status != http.StatusOK {
@@ -274,13 +280,43 @@ func TestQueueCommands(t *testing.T) {
 	}
 }
 
+// TestQueuePurge empties every state between runs, and during a run is
+// refused before anything is removed.
+func TestQueuePurge(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, devstack.Config{})
+	e.startAPI()
+	stub := e.stubCommands(allCommands())
+	status, body := e.do(http.MethodPost, "/queue/purge?obliterate=true")
+	if status != http.StatusOK {
+		t.Fatalf("POST /queue/purge = %d %s", status, body)
+	}
+	assertJSONEqual(t, body, []byte(`{"purged":true,"obliterate":true,"removed":{"wait":3,"delayed":3,"completed":3,"failed":3}}`))
+	want := []string{`{"state":"wait","limit":100000}`, `{"state":"delayed","limit":100000}`,
+		`{"state":"completed","limit":100000}`, `{"state":"failed","limit":100000}`}
+	if got := stub.requests(events.CommandClean); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("control got %q, want %q", got, want)
+	}
+
+	answers := allCommands()
+	answers[events.CommandClean] = refuse(events.ErrRunActive, "cannot clean wait during a run")
+	refused := newEnv(t, devstack.Config{})
+	refused.startAPI()
+	stub = refused.stubCommands(answers)
+	status, body = refused.do(http.MethodPost, "/queue/purge")
+	assertError(t, status, body, http.StatusConflict, "cannot clean wait during a run")
+	if got := stub.requests(events.CommandClean); len(got) != 1 {
+		t.Errorf("a refused purge sent control %q, want the refused clean of wait only", got)
+	}
+}
+
 func TestQueueCommandsRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
 	e.startAPI()
 	answers := allCommands()
-	answers[events.CommandRetryFailed] = refuse(http.StatusConflict, "a run is already active")
-	answers[events.CommandClean] = refuse(http.StatusConflict, "cannot clean wait during a run")
+	answers[events.CommandRetryFailed] = refuse(events.ErrRunActive, "a run is already active")
+	answers[events.CommandClean] = refuse(events.ErrRunActive, "cannot clean wait during a run")
 	e.stubCommands(answers)
 	status, body := e.do(http.MethodPost, "/queue/retry-failed")
 	assertError(t, status, body, http.StatusConflict, "a run is already active")
@@ -308,6 +344,10 @@ func TestBadRequestsNeverReachControl(t *testing.T) {
 		{http.MethodPost, "/cancel?purge=%zz"},
 		{http.MethodPost, "/reset?force=TRUE"},
 		{http.MethodPost, "/reset?force=1;x"},
+		{http.MethodPost, "/queue/purge?obliterate=maybe"},
+		{http.MethodPost, "/queue/recover-stuck?maxJobs=0"},
+		{http.MethodPost, "/queue/recover-stuck?maxJobs=100001"},
+		{http.MethodPost, "/queue/recover-stuck?maxJobs=ten"},
 		{http.MethodPost, "/queue/clean?state=active"},
 		{http.MethodPost, "/queue/clean?state="},
 		{http.MethodPost, "/queue/clean?limit=0"},
@@ -351,7 +391,7 @@ func TestAPIKey(t *testing.T) {
 	stub := e.stubCommands(allCommands())
 	for _, path := range []string{
 		"/generate?quantity=1", "/cancel", "/reset", "/process", "/queue/pause", "/queue/resume",
-		"/queue/clean", "/queue/retry-failed", "/queue/close",
+		"/queue/clean", "/queue/purge", "/queue/recover-stuck", "/queue/retry-failed", "/queue/close",
 	} {
 		status, body := e.do(http.MethodPost, path)
 		assertError(t, status, body, http.StatusUnauthorized, "X-API-Key")
@@ -360,12 +400,15 @@ func TestAPIKey(t *testing.T) {
 		status, body = e.doWith(http.MethodPost, path, http.Header{"X-Api-Key": {""}})
 		assertError(t, status, body, http.StatusUnauthorized, "X-API-Key")
 	}
+	// GET /generate starts a run too.
+	status, body := e.do(http.MethodGet, "/generate?quantity=1")
+	assertError(t, status, body, http.StatusUnauthorized, "X-API-Key")
 	if n := stub.total(); n != 0 {
 		t.Fatalf("control got %d requests without the key", n)
 	}
 	// The key is checked before the parameters: a bad one does not tell
 	// anything about the endpoint.
-	status, body := e.do(http.MethodPost, "/cancel?purge=nope")
+	status, body = e.do(http.MethodPost, "/cancel?purge=nope")
 	assertError(t, status, body, http.StatusUnauthorized, "X-API-Key")
 
 	status, body = e.doWith(http.MethodPost, "/queue/pause", http.Header{"X-Api-Key": {key}})

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -32,6 +34,10 @@ type Config struct {
 	// Listener, when set, is where Run serves instead of :Port. Tests and
 	// the all-in-one binary pass one.
 	Listener net.Listener
+	// Metrics is the registry the api registers its Prometheus metrics in
+	// and serves at GET /metrics: nil for a registry of its own; in the
+	// all-in-one binary, the process's, which every service shares.
+	Metrics *prometheus.Registry
 	// NATSURL is the NATS server list, comma-separated (NATS_URL).
 	NATSURL string
 	// MongoURI is the MongoDB connection string (MONGO_URI).
@@ -133,6 +139,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	return cfg, nil
 }
+
+// ReadyPath is the path of the readiness probe, GET /pedidos/health/ready
+// under PathPrefix: what the program's -healthcheck asks.
+func (c Config) ReadyPath() string { return c.PathPrefix + "/pedidos/health/ready" }
 
 // LogValue logs c with the credentials of its URLs masked.
 func (c Config) LogValue() slog.Value {

@@ -22,6 +22,7 @@ import (
 	"github.com/pedidos/pedidos/events"
 	"github.com/pedidos/pedidos/infra/devstack"
 	"github.com/pedidos/pedidos/infra/devstack/devstacktest"
+	"github.com/pedidos/pedidos/infra/redisstate"
 	"github.com/pedidos/pedidos/services/api"
 )
 
@@ -37,6 +38,7 @@ type testEnv struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	rdb   *redis.Client
+	state *redisstate.Store
 }
 
 // newEnv starts a dev stack and connects to it; startAPI then serves the
@@ -56,7 +58,15 @@ func newEnv(t *testing.T, stackCfg devstack.Config) *testEnv {
 	}
 	rdb := redis.NewClient(mustParseRedisURL(t, stack.RedisURL))
 	t.Cleanup(func() { _ = rdb.Close() })
-	return &testEnv{t: t, stack: stack, nc: nc, js: js, rdb: rdb}
+	return &testEnv{t: t, stack: stack, nc: nc, js: js, rdb: rdb, state: redisstate.New(rdb, redisstate.Options{})}
+}
+
+// setCounters writes the counters of run runID as control projects them.
+func (e *testEnv) setCounters(runID string, c events.RunCounters) {
+	e.t.Helper()
+	if err := e.state.SaveCounters(e.t.Context(), runID, c); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // startAPI runs the api on the stack until the test ends, and checks that
@@ -144,12 +154,12 @@ func (e *testEnv) serveControl(answer func(events.GenerateRequest) (events.Gener
 		calls.Add(1)
 		var req events.GenerateRequest
 		if err := json.Unmarshal(r.Data(), &req); err != nil {
-			_ = r.Error("400", "bad request: "+err.Error(), nil)
+			_ = r.Error(events.CodeBadRequest, "bad request: "+err.Error(), nil)
 			return
 		}
 		reply, cerr := answer(req)
 		if cerr != nil {
-			_ = r.Error(cerr.Code(), cerr.Message, nil)
+			_ = r.Error(cerr.Code, cerr.Message, nil)
 			return
 		}
 		_ = r.RespondJSON(reply)

@@ -37,7 +37,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	)
 	switch {
 	case errors.As(err, &ce):
-		status, msg = ce.Status, ce.Message
+		status, msg = commandStatus(ce), ce.Message
 	case errors.As(err, &he):
 		status, msg = he.Code, fmt.Sprint(he.Message)
 		if he == echo.ErrNotFound || he == echo.ErrMethodNotAllowed { // the router's
@@ -60,6 +60,21 @@ func (s *server) handleError(err error, c echo.Context) {
 	if werr != nil {
 		s.logger.LogAttrs(r.Context(), slog.LevelDebug, "writing error answer", slog.Any("error", werr))
 	}
+}
+
+// commandStatus is the HTTP status of a refusal of the control service.
+func commandStatus(err *events.CommandError) int {
+	switch {
+	case errors.Is(err, events.ErrBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, events.ErrRunActive), errors.Is(err, events.ErrNoActiveRun):
+		return http.StatusConflict
+	case errors.Is(err, events.ErrBusy):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, events.ErrInternal):
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadGateway // an answer the api does not understand
 }
 
 // statusText is http.StatusText, never empty.

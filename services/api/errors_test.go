@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
@@ -33,7 +34,7 @@ func (l *lockedBuffer) String() string {
 func TestPanicAnswers500(t *testing.T) {
 	t.Parallel()
 	var logs lockedBuffer
-	s := &server{cfg: Config{}.withDefaults(), logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	s := &server{cfg: Config{}.withDefaults(), logger: slog.New(slog.NewJSONHandler(&logs, nil)), meters: testMeters()}
 	e := s.newEcho()
 	e.GET("/boom", func(echo.Context) error { panic("kaboom: secret detail") })
 
@@ -56,11 +57,18 @@ func TestPanicAnswers500(t *testing.T) {
 
 func TestHeadErrorHasNoBody(t *testing.T) {
 	t.Parallel()
-	s := &server{cfg: Config{}.withDefaults(), logger: slog.New(slog.DiscardHandler)}
+	s := &server{cfg: Config{}.withDefaults(), logger: slog.New(slog.DiscardHandler), meters: testMeters()}
 	e := s.newEcho()
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodHead, "/nope", nil))
 	if rec.Code != http.StatusNotFound || rec.Body.Len() != 0 {
 		t.Errorf("HEAD /nope = %d %q, want 404 without a body", rec.Code, rec.Body)
 	}
+}
+
+// testMeters are the api's metrics in a registry of their own, for a
+// server built by hand.
+func testMeters() *httpMeters {
+	none := func() int { return 0 }
+	return newMeters(prometheus.NewRegistry(), none, none)
 }

@@ -207,16 +207,13 @@ func TestEventsProgress(t *testing.T) {
 	run := events.Run{ID: "run-p", Quantity: 100, Phase: events.PhaseGenerating, StartedAt: start,
 		Timeline: []events.PhaseMark{{Phase: events.PhaseGenerating, At: start}}}
 	putJSON(t, kv, events.KeyRun, run)
-	key := events.RunCountersKey("run-p")
 	s := e.connect("")
 
 	// While the run is active, progress arrives every 250 ms with the status.
 	var prev received
 	const samples = 8
 	for i := range samples {
-		if err := e.rdb.HSet(t.Context(), key, events.FieldProcessed(events.PriorityVIP), i).Err(); err != nil {
-			t.Fatal(err)
-		}
+		e.setCounters("run-p", events.RunCounters{Processed: events.ByPriority{VIP: int64(i)}})
 		ev := s.next("progress")
 		var st statusAnswer
 		if err := json.Unmarshal([]byte(ev.Data), &st); err != nil {

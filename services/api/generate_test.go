@@ -128,18 +128,20 @@ func TestGenerateMapsControlRefusals(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
 	e.startAPI()
-	refusal := &events.CommandError{Status: http.StatusConflict, Message: events.ErrRunActive.Error()}
+	refusal := events.Refusal(events.ErrRunActive, "%s", events.ErrRunActive.Error())
 	e.serveControl(func(r events.GenerateRequest) (events.GenerateReply, *events.CommandError) {
 		if r.Quantity == 13 {
-			return events.GenerateReply{}, &events.CommandError{Status: 418, Message: "odd"}
+			return events.GenerateReply{}, &events.CommandError{Code: "teapot", Message: "odd"}
 		}
 		return events.GenerateReply{}, refusal
 	})
 	status, body := e.do(http.MethodPost, "/generate?quantity=10")
 	assertError(t, status, body, http.StatusConflict, "a run is already active")
 
+	// A code the api does not know: control answered something it cannot
+	// read, a bad gateway.
 	status, body = e.do(http.MethodPost, "/generate?quantity=13")
-	assertError(t, status, body, http.StatusTeapot, "odd")
+	assertError(t, status, body, http.StatusBadGateway, "odd")
 }
 
 func TestGenerateWithoutControl(t *testing.T) {
@@ -187,8 +189,8 @@ func TestRouting(t *testing.T) {
 	assertError(t, status, body, http.StatusNotFound, "Cannot GET /pedidos/nope")
 	status, body = e.do(http.MethodDelete, "")
 	assertError(t, status, body, http.StatusMethodNotAllowed, "Cannot DELETE /pedidos")
-	status, body = e.do(http.MethodGet, "/generate")
-	assertError(t, status, body, http.StatusMethodNotAllowed, "Cannot GET /pedidos/generate")
+	status, body = e.do(http.MethodPut, "/generate")
+	assertError(t, status, body, http.StatusMethodNotAllowed, "Cannot PUT /pedidos/generate")
 	// A malformed query string is refused on every route, but an unknown
 	// path stays a 404.
 	status, body = e.do(http.MethodGet, "/nope?%zz")

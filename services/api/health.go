@@ -115,8 +115,14 @@ type queueCondition struct {
 type processorStatus struct {
 	// Phase is the current run's phase; null when it cannot be read.
 	Phase *events.Phase `json:"phase"`
-	// IsProcessing: a run is active and the queue not paused.
+	// IsProcessing: the run is in one of the five phases between IDLE and
+	// its end, paused or not (as the original derived it from the phase).
 	IsProcessing bool `json:"isProcessing"`
+	// EnqueueVIPTimeMs and EnqueueNormalTimeMs are as in GET /pedidos:
+	// how long the run spent in ENQUEUE_VIP and ENQUEUE_NORMAL, null until
+	// it entered them.
+	EnqueueVIPTimeMs    *int64 `json:"enqueueVipTimeMs"`
+	EnqueueNormalTimeMs *int64 `json:"enqueueNormalTimeMs"`
 	// Aborting: a cancel (or a forced reset) sent through this api
 	// instance waits for control's answer.
 	Aborting bool `json:"aborting"`
@@ -174,7 +180,8 @@ func (s *server) runHealth(ctx context.Context, h *queueHealth) bool {
 		return false
 	}
 	h.Processor.Phase = &st.Phase
-	h.Processor.IsProcessing = st.Phase.Active() && !h.Queue.Paused
+	h.Processor.IsProcessing = st.Phase.Active()
+	h.Processor.EnqueueVIPTimeMs, h.Processor.EnqueueNormalTimeMs = st.EnqueueVIPTimeMs, st.EnqueueNormalTimeMs
 	h.Checks.IsStuck = st.stuck
 	h.Checks.Aborted = st.Phase == events.PhaseAborted
 	return true
@@ -184,11 +191,11 @@ func (s *server) runHealth(ctx context.Context, h *queueHealth) bool {
 // queue connection is closed (POST /queue/close), and whether it is
 // closed or answered: only Redis not answering makes the queue unhealthy.
 func (s *server) jobsHealth(ctx context.Context, h *queueHealth) (closed, ok bool) {
-	rdb, err := s.stores.queue.get()
+	view, err := s.stores.queue.get()
 	if err != nil {
 		return true, true
 	}
-	n, err := readJobCounts(ctx, rdb)
+	n, err := view.JobCounts(ctx)
 	if errors.Is(err, redis.ErrClosed) { // closed while being read
 		return true, true
 	}

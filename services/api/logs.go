@@ -10,16 +10,21 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pedidos/pedidos/events"
 	"github.com/pedidos/pedidos/infra/logs"
 )
 
 // logsOffMessage says why GET /logs has no lines.
 const logsOffMessage = "file logging is off (BACKEND_LOGS=false)"
 
-// logsAnswer is the answer of GET /pedidos/logs.
+// logsAnswer is the answer of GET /pedidos/logs, in the original's shape
+// (processLog, queueStatus, logs, quickStats) with the api's own status
+// beside it.
 type logsAnswer struct {
-	// ProcessLog is the current run's metrics, as GET /pedidos answers.
-	ProcessLog Status `json:"processLog"`
+	// ProcessLog is the current run's metrics in the original's fields.
+	ProcessLog processLog `json:"processLog"`
+	// Status is the current run's status, as GET /pedidos answers.
+	Status Status `json:"status"`
 	// QueueStatus is GET /pedidos/queue/status, or null while POST
 	// /queue/close holds the queue connection closed.
 	QueueStatus *queueStatus `json:"queueStatus"`
@@ -27,14 +32,82 @@ type logsAnswer struct {
 	QuickStats  quickStats   `json:"quickStats"`
 }
 
-// logTail holds the last lines of each log file, oldest first. Lines are
-// objects, not the files' text: a client filters and formats them without
-// parsing a format.
+// processLog is the original's processLog: its run metrics, in its
+// fields. Durations are milliseconds and 0 until measured, as there; times
+// are ISO-8601 or null. TotalTimeMs and WallClockMs are both the run's wall
+// clock (the original's totalTimeMs added up the phases).
+type processLog struct {
+	GenerationTimeMs       int64        `json:"generationTimeMs"`
+	ProcessingTimeVIPMs    int64        `json:"processingTimeVIPMs"`
+	ProcessingTimeNormalMs int64        `json:"processingTimeNormalMs"`
+	StartVIP               *Time        `json:"startVIP"`
+	EndVIP                 *Time        `json:"endVIP"`
+	StartNormal            *Time        `json:"startNormal"`
+	EndNormal              *Time        `json:"endNormal"`
+	TotalProcessedVIP      int64        `json:"totalProcessedVIP"`
+	TotalProcessedNormal   int64        `json:"totalProcessedNormal"`
+	TotalTimeMs            int64        `json:"totalTimeMs"`
+	EnqueueVIPTimeMs       int64        `json:"enqueueVipTimeMs"`
+	EnqueueNormalTimeMs    int64        `json:"enqueueNormalTimeMs"`
+	Phase                  events.Phase `json:"phase"`
+	Throughput             Throughput   `json:"throughput"`
+	ETA                    ETA          `json:"eta"`
+	Target                 int64        `json:"target"`
+	Generated              int64        `json:"generated"`
+	WallClockMs            int64        `json:"wallClockMs"`
+	RunID                  *string      `json:"runId"`
+}
+
+// newProcessLog takes the original's run metrics from a status.
+func newProcessLog(st *Status) processLog {
+	return processLog{
+		GenerationTimeMs:       orZero(st.GenerationTimeMs),
+		ProcessingTimeVIPMs:    orZero(st.Processing.VIP.TimeMs),
+		ProcessingTimeNormalMs: orZero(st.Processing.Normal.TimeMs),
+		StartVIP:               st.Processing.VIP.Start,
+		EndVIP:                 st.Processing.VIP.End,
+		StartNormal:            st.Processing.Normal.Start,
+		EndNormal:              st.Processing.Normal.End,
+		TotalProcessedVIP:      st.Counts.VIP,
+		TotalProcessedNormal:   st.Counts.Normal,
+		TotalTimeMs:            orZero(st.TotalTimeMs),
+		EnqueueVIPTimeMs:       orZero(st.EnqueueVIPTimeMs),
+		EnqueueNormalTimeMs:    orZero(st.EnqueueNormalTimeMs),
+		Phase:                  st.Phase,
+		Throughput:             st.Throughput,
+		ETA:                    st.ETA,
+		Target:                 st.Progress.Target,
+		Generated:              st.Progress.Generated,
+		WallClockMs:            orZero(st.TotalTimeMs),
+		RunID:                  st.RunID,
+	}
+}
+
+// orZero is *n, or 0 for nil.
+func orZero(n *int64) int64 {
+	if n == nil {
+		return 0
+	}
+	return *n
+}
+
+// logTail holds the last lines of each log file, oldest first: as the
+// original's clients read them, one formatted line each (see formatLine),
+// and as objects under Entries, for a client that filters and formats
+// them itself.
 type logTail struct {
 	// Enabled is false when the services write no log files; Message then
 	// says so, and the lists are empty.
 	Enabled       bool       `json:"enabled"`
 	Message       string     `json:"message,omitempty"`
+	LogMessages   []string   `json:"logMessages"`
+	WarnMessages  []string   `json:"warnMessages"`
+	ErrorMessages []string   `json:"errorMessages"`
+	Entries       logEntries `json:"entries"`
+}
+
+// logEntries are the lines of each log file as objects.
+type logEntries struct {
 	LogMessages   []logEntry `json:"logMessages"`
 	WarnMessages  []logEntry `json:"warnMessages"`
 	ErrorMessages []logEntry `json:"errorMessages"`
@@ -70,7 +143,8 @@ func (s *server) getLogs(c echo.Context) error {
 		return err
 	}
 	a := logsAnswer{
-		ProcessLog: st,
+		ProcessLog: newProcessLog(&st),
+		Status:     st,
 		QuickStats: quickStats{
 			VIPProcessed: st.Counts.VIP, NormalProcessed: st.Counts.Normal, TotalProcessed: st.Counts.Total(),
 		},
@@ -92,26 +166,31 @@ func (s *server) getLogs(c echo.Context) error {
 // tailLogs reads the last n lines of each log file of dir; "" means file
 // logs are off.
 func tailLogs(dir string, n int) (logTail, error) {
-	t := logTail{LogMessages: []logEntry{}, WarnMessages: []logEntry{}, ErrorMessages: []logEntry{}}
+	t := logTail{
+		LogMessages: []string{}, WarnMessages: []string{}, ErrorMessages: []string{},
+		Entries: logEntries{LogMessages: []logEntry{}, WarnMessages: []logEntry{}, ErrorMessages: []logEntry{}},
+	}
 	if dir == "" {
 		t.Message = logsOffMessage
 		return t, nil
 	}
 	t.Enabled = true
 	for _, f := range []struct {
-		level slog.Level
-		dst   *[]logEntry
+		level   slog.Level
+		lines   *[]string
+		entries *[]logEntry
 	}{
-		{slog.LevelInfo, &t.LogMessages},
-		{slog.LevelWarn, &t.WarnMessages},
-		{slog.LevelError, &t.ErrorMessages},
+		{slog.LevelInfo, &t.LogMessages, &t.Entries.LogMessages},
+		{slog.LevelWarn, &t.WarnMessages, &t.Entries.WarnMessages},
+		{slog.LevelError, &t.ErrorMessages, &t.Entries.ErrorMessages},
 	} {
 		lines, err := logs.Tail(dir, f.level, n)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) { // no file yet: no lines
 			return logTail{}, fmt.Errorf("reading the %s log of %s: %w", f.level, dir, err)
 		}
 		for _, l := range lines {
-			*f.dst = append(*f.dst, logEntry{
+			*f.lines = append(*f.lines, formatLine(l))
+			*f.entries = append(*f.entries, logEntry{
 				Time: Time{l.Time}, Level: l.Level.String(), Process: l.Process, Msg: l.Msg, Attrs: l.Attrs,
 			})
 		}

@@ -4,15 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/redisstate"
 	"github.com/pedidos/pedidos/services/api/sse"
 )
 
@@ -42,7 +41,7 @@ func (s *server) status(ctx context.Context) (Status, error) {
 	var counters events.RunCounters
 	if run != nil {
 		var err error
-		if counters, err = s.counters.get(ctx, s.stores.redis, run.ID, run.Phase.Active()); err != nil {
+		if counters, err = s.counters.get(ctx, s.stores.state, run.ID, run.Phase.Active()); err != nil {
 			return Status{}, err
 		}
 	}
@@ -72,7 +71,7 @@ type counterCache struct {
 // get returns the counters of run runID: while the run is active, the ones
 // the refresher read last; otherwise, or before its first read, read now. An
 // ended run's counters are final, and the system idle.
-func (cc *counterCache) get(ctx context.Context, rdb *redis.Client, runID string, active bool) (events.RunCounters, error) {
+func (cc *counterCache) get(ctx context.Context, rdb *redisstate.Store, runID string, active bool) (events.RunCounters, error) {
 	if active {
 		cc.mu.Lock()
 		c, ok := cc.value, cc.runID == runID && time.Since(cc.at) < countersStale
@@ -85,25 +84,21 @@ func (cc *counterCache) get(ctx context.Context, rdb *redis.Client, runID string
 }
 
 // readCounters reads the counters of run runID from Redis.
-func readCounters(ctx context.Context, rdb *redis.Client, runID string) (events.RunCounters, error) {
-	h, err := rdb.HGetAll(ctx, events.RunCountersKey(runID)).Result()
+func readCounters(ctx context.Context, rdb *redisstate.Store, runID string) (events.RunCounters, error) {
+	c, err := rdb.Counters(ctx, runID)
 	if err != nil {
 		return events.RunCounters{}, &echo.HTTPError{
 			Code:     http.StatusServiceUnavailable,
 			Message:  "redis unavailable",
-			Internal: fmt.Errorf("reading counters of run %s: %w", runID, err),
+			Internal: err,
 		}
-	}
-	c, err := events.ParseRunCounters(h)
-	if err != nil {
-		return c, fmt.Errorf("decoding counters of run %s: %w", runID, err)
 	}
 	return c, nil
 }
 
 // refresh reads the counters of the active run every countersEvery until
 // ctx ends; requests never wait for it.
-func (cc *counterCache) refresh(ctx context.Context, rdb *redis.Client, runs *runCache) {
+func (cc *counterCache) refresh(ctx context.Context, rdb *redisstate.Store, runs *runCache) {
 	tick := time.NewTicker(countersEvery)
 	defer tick.Stop()
 	for {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // DefaultQuantity is the quantity of a run when POST /generate gives none,
@@ -50,13 +51,41 @@ func intParam(q url.Values, name string, def, lo, hi int64) (int64, error) {
 	return n, nil
 }
 
-// parseQuantity returns the quantity of POST /generate from its raw query.
-func parseQuantity(rawQuery string, maxOrders int64) (int64, error) {
+// generateParams are the parameters of POST /generate.
+type generateParams struct {
+	quantity int64
+	force    bool
+}
+
+// parseGenerate parses quantity (1..maxOrders, default 1 000 000 capped at
+// maxOrders) and force (default false) of POST /generate. The original's
+// autoForceIfStale and returnOnActive are checked as booleans and change
+// nothing: no run state here goes stale (control owns it and moves it on),
+// and an active run is always a 409.
+func parseGenerate(rawQuery string, maxOrders int64) (generateParams, error) {
 	q, err := parseQuery(rawQuery)
 	if err != nil {
-		return 0, err
+		return generateParams{}, err
 	}
-	return intParam(q, "quantity", min(DefaultQuantity, maxOrders), 1, maxOrders)
+	var p generateParams
+	if p.quantity, err = intParam(q, "quantity", min(DefaultQuantity, maxOrders), 1, maxOrders); err != nil {
+		return generateParams{}, err
+	}
+	if p.force, err = boolParam(q, "force", false); err != nil {
+		return generateParams{}, err
+	}
+	for _, name := range []string{"autoForceIfStale", "returnOnActive"} {
+		if _, err := boolParam(q, name, true); err != nil {
+			return generateParams{}, err
+		}
+	}
+	return p, nil
+}
+
+// parseQuantity returns the quantity of POST /generate from its raw query.
+func parseQuantity(rawQuery string, maxOrders int64) (int64, error) {
+	p, err := parseGenerate(rawQuery, maxOrders)
+	return p.quantity, err
 }
 
 // digits reports whether s is one or more ASCII digits.
@@ -228,7 +257,7 @@ func parseJobsQuery(rawQuery string) (jobsQuery, error) {
 		return jobsQuery{}, err
 	}
 	var j jobsQuery
-	if j.types, err = listParam(q, "types", jobTypes(), jobTypes()...); err != nil {
+	if j.types, err = listParam(q, "types", redisstate.JobTypes(), redisstate.JobTypes()...); err != nil {
 		return jobsQuery{}, err
 	}
 	if j.start, err = intParam(q, "start", 0, 0, maxJobIndex); err != nil {

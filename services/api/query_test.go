@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 func TestParseQuantity(t *testing.T) {
@@ -60,6 +61,42 @@ func TestParseQuantity(t *testing.T) {
 	}
 }
 
+func TestParseGenerate(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		query   string
+		want    generateParams
+		wantErr string
+	}{
+		{"", generateParams{quantity: DefaultQuantity}, ""},
+		{"quantity=10&force=true", generateParams{quantity: 10, force: true}, ""},
+		{"force=1", generateParams{quantity: DefaultQuantity, force: true}, ""},
+		{"force=false", generateParams{quantity: DefaultQuantity}, ""},
+		// The original's other parameters are booleans that change nothing.
+		{"quantity=5&autoForceIfStale=false&returnOnActive=false", generateParams{quantity: 5}, ""},
+		{"force=yes", generateParams{}, "force must be true or false"},
+		{"force=TRUE", generateParams{}, "force must be true or false"},
+		{"force=true&force=true", generateParams{}, "force must be given once"},
+		{"autoForceIfStale=maybe", generateParams{}, "autoForceIfStale must be true or false"},
+		{"returnOnActive=", generateParams{}, "returnOnActive must be true or false"},
+		{"quantity=0&force=true", generateParams{}, "from 1 to 1500000"},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseGenerate(tt.query, 1_500_000)
+			if tt.wantErr == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("parseGenerate(%q) = %+v, %v; want %+v, nil", tt.query, got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("parseGenerate(%q) = %+v, %v; want error containing %q", tt.query, got, err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestParseQuantityDefaultCappedByMax(t *testing.T) {
 	t.Parallel()
 	got, err := parseQuantity("", 500)
@@ -72,7 +109,8 @@ func TestParseQuantityDefaultCappedByMax(t *testing.T) {
 // in range and is exactly what the query says, and that a refusal never
 // echoes more than a bounded part of the input.
 func FuzzParseQuantity(f *testing.F) {
-	for _, s := range []string{"", "quantity=10", "quantity=", "quantity=-1", "quantity=1&quantity=1", "quantity=%zz", "quantity=1e9", "a=b;c"} {
+	for _, s := range []string{"", "quantity=10", "quantity=", "quantity=-1", "quantity=1&quantity=1", "quantity=%zz", "quantity=1e9", "a=b;c",
+		"quantity=10&force=true", "force=x"} {
 		f.Add(s)
 	}
 	const maxOrders = 1_500_000
@@ -376,7 +414,7 @@ func FuzzParseJobsQuery(f *testing.F) {
 			t.Fatalf("parseJobsQuery(%q) = %+v", raw, j)
 		}
 		for i, typ := range j.types {
-			if !slices.Contains(jobTypes(), typ) || slices.Contains(j.types[:i], typ) {
+			if !slices.Contains(redisstate.JobTypes(), typ) || slices.Contains(j.types[:i], typ) {
 				t.Fatalf("parseJobsQuery(%q): types %v", raw, j.types)
 			}
 		}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // errQueueClosed answers the queue views while POST /queue/close holds
@@ -27,20 +29,23 @@ type queueConn struct {
 
 	mu     sync.RWMutex
 	client *redis.Client // nil while closed
+	store  *redisstate.Store
 }
 
 func newQueueConn(opts *redis.Options) *queueConn {
-	return &queueConn{opts: opts, client: redis.NewClient(opts)}
+	q := &queueConn{opts: opts}
+	q.open()
+	return q
 }
 
-// get returns the open client, or errQueueClosed.
-func (q *queueConn) get() (*redis.Client, error) {
+// get returns the Bull view on the open client, or errQueueClosed.
+func (q *queueConn) get() (*redisstate.Store, error) {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.client == nil {
 		return nil, errQueueClosed
 	}
-	return q.client, nil
+	return q.store, nil
 }
 
 // close closes the client; closing a closed one does nothing. A request
@@ -53,7 +58,7 @@ func (q *queueConn) close() error {
 		return nil
 	}
 	err := q.client.Close()
-	q.client = nil
+	q.client, q.store = nil, nil
 	return err
 }
 
@@ -66,6 +71,7 @@ func (q *queueConn) open() bool {
 		return false
 	}
 	q.client = redis.NewClient(q.opts)
+	q.store = redisstate.New(q.client, redisstate.Options{})
 	return true
 }
 
@@ -110,11 +116,11 @@ func (s *server) getQueueStatus(c echo.Context) error {
 // readQueueStatus reads the job counts in one round trip and the pause
 // from the cached KV entry.
 func (s *server) readQueueStatus(ctx context.Context) (queueStatus, error) {
-	rdb, err := s.stores.queue.get()
+	view, err := s.stores.queue.get()
 	if err != nil {
 		return queueStatus{}, err
 	}
-	n, err := readJobCounts(ctx, rdb)
+	n, err := view.JobCounts(ctx)
 	if err != nil {
 		return queueStatus{}, queueError("reading job counts", err)
 	}
@@ -127,10 +133,10 @@ func (s *server) readQueueStatus(ctx context.Context) (queueStatus, error) {
 // jobsAnswer is the answer of GET /pedidos/queue/jobs.
 type jobsAnswer struct {
 	// Total is how many jobs the requested states hold.
-	Total int64      `json:"total"`
-	Types []string   `json:"types"`
-	Range jobsRange  `json:"range"`
-	Jobs  []jobEntry `json:"jobs"`
+	Total int64                `json:"total"`
+	Types []string             `json:"types"`
+	Range jobsRange            `json:"range"`
+	Jobs  []redisstate.JobInfo `json:"jobs"`
 }
 
 // jobsRange is the requested range, both ends included, as Bull takes it.
@@ -145,11 +151,11 @@ func (s *server) getQueueJobs(c echo.Context) error {
 	if err != nil {
 		return badRequest(err.Error())
 	}
-	rdb, err := s.stores.queue.get()
+	view, err := s.stores.queue.get()
 	if err != nil {
 		return err
 	}
-	total, jobs, err := readJobs(c.Request().Context(), rdb, bullStates(q.types), q.start, q.end)
+	total, jobs, err := view.Jobs(c.Request().Context(), q.types, q.start, q.end)
 	if err != nil {
 		return queueError("reading jobs", err)
 	}

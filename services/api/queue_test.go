@@ -16,12 +16,16 @@ import (
 )
 
 // bullFixture is a queue in the Bull 4 layout, as the processors and
-// control leave it, with the job ids in every key.
+// control leave it, with the job ids in every key. It is written with
+// Bull's key names: Bull tooling reads those.
 type bullFixture struct {
-	wait, paused, active []string // left to right: newest first
+	wait, paused, active []string // newest first; lists hold the newest at their right end
 	completed, failed    []string // by increasing finishedOn
 	delayed              []string
 }
+
+// bullKey is the key of a list, set or job of the queue, as Bull names it.
+func bullKey(name string) string { return "bull:orders:" + name }
 
 // orderJSON is the data of job id: an order as published.
 func orderJSON(id string) string {
@@ -37,32 +41,32 @@ func (f bullFixture) put(t *testing.T, rdb *redis.Client) {
 	for _, l := range []struct {
 		name string
 		ids  []string
-	}{{events.BullWait, f.wait}, {events.BullPaused, f.paused}, {events.BullActive, f.active}} {
-		for i := len(l.ids) - 1; i >= 0; i-- { // LPUSH, oldest first
-			p.LPush(ctx, events.BullKey(l.name), l.ids[i])
+	}{{"wait", f.wait}, {"paused", f.paused}, {"active", f.active}} {
+		for i := len(l.ids) - 1; i >= 0; i-- { // RPUSH, oldest first
+			p.RPush(ctx, bullKey(l.name), l.ids[i])
 		}
 	}
 	for _, s := range []struct {
 		name string
 		ids  []string
-	}{{events.BullCompleted, f.completed}, {events.BullFailed, f.failed}, {events.BullDelayed, f.delayed}} {
+	}{{"completed", f.completed}, {"failed", f.failed}, {"delayed", f.delayed}} {
 		for i, id := range s.ids {
 			finished := int64(1_800_000_000_000 + i)
-			p.ZAdd(ctx, events.BullKey(s.name), redis.Z{Score: float64(finished), Member: id})
+			p.ZAdd(ctx, bullKey(s.name), redis.Z{Score: float64(finished), Member: id})
 			fields := map[string]any{
-				events.BullFieldName: events.BullJobName, events.BullFieldData: orderJSON(id),
-				events.BullFieldTimestamp: finished - 100, events.BullFieldProcessedOn: finished - 10,
-				events.BullFieldFinishedOn: finished, events.BullFieldAttemptsMade: 1,
+				"name": "order", "data": orderJSON(id),
+				"timestamp": finished - 100, "processedOn": finished - 10,
+				"finishedOn": finished, "attemptsMade": 1,
 			}
-			if s.name == events.BullFailed {
-				fields[events.BullFieldFailedReason] = "invalid order: " + id
-				fields[events.BullFieldAttemptsMade] = 5
+			if s.name == "failed" {
+				fields["failedReason"] = "invalid order: " + id
+				fields["attemptsMade"] = 5
 			}
-			p.HSet(ctx, events.BullKey(id), fields)
+			p.HSet(ctx, bullKey(id), fields)
 		}
 	}
 	for _, id := range append(append([]string(nil), f.active...), f.wait[:1]...) {
-		p.HSet(ctx, events.BullKey(id), events.BullFieldData, orderJSON(id), events.BullFieldTimestamp, 1_700_000_000_000)
+		p.HSet(ctx, bullKey(id), "data", orderJSON(id), "timestamp", 1_700_000_000_000)
 	}
 	if _, err := p.Exec(ctx); err != nil {
 		t.Fatal(err)
@@ -160,9 +164,9 @@ func TestQueueJobs(t *testing.T) {
 		completed: ids("c", 5), failed: ids("f", 2),
 	}.put(t, e.rdb)
 
-	// Bull's getJobs order: each key on its own range, lists from the
-	// left (newest first), sets by descending finishedOn; waiting is the
-	// wait and the paused lists.
+	// Bull's getJobs order: each key on its own range, lists newest first,
+	// sets by descending finishedOn; waiting is the wait and the paused
+	// lists.
 	a := e.jobs("?types=completed,waiting&start=1&end=2")
 	if want := "[completed:c3 completed:c2 waiting:w1 waiting:w2 paused:p1 paused:p2]"; a.ids() != want {
 		t.Errorf("jobs = %s, want %s", a.ids(), want)
@@ -171,7 +175,7 @@ func TestQueueJobs(t *testing.T) {
 		t.Errorf("answer = total %d, types %v, range %+v", a.Total, a.Types, a.Range)
 	}
 	c3 := a.Jobs[0]
-	if c3.Name != events.BullJobName || *c3.FinishedOn != 1_800_000_000_003 || *c3.ProcessedOn != 1_800_000_000_003-10 ||
+	if c3.Name != "order" || *c3.FinishedOn != 1_800_000_000_003 || *c3.ProcessedOn != 1_800_000_000_003-10 ||
 		*c3.Timestamp != 1_800_000_000_003-100 || c3.AttemptsMade != 1 || c3.FailedReason != nil {
 		t.Errorf("completed job = %+v", c3)
 	}
@@ -180,7 +184,7 @@ func TestQueueJobs(t *testing.T) {
 		t.Errorf("data of c3 = %s (%v), want the order", c3.Data, err)
 	}
 	// A waiting job without a hash is still listed, with null fields.
-	if w1 := a.Jobs[2]; w1.Timestamp != nil || string(w1.Data) != "null" || w1.Name != events.BullJobName {
+	if w1 := a.Jobs[2]; w1.Timestamp != nil || string(w1.Data) != "null" || w1.Name != "order" {
 		t.Errorf("waiting job without a hash = %+v", w1)
 	}
 
@@ -327,7 +331,9 @@ func TestQueueHealth(t *testing.T) {
 			h.Processor.Phase == events.PhaseWaitingVIPDrain && !h.Checks.IsStuck
 	})
 	putJSON(t, kv, events.KeyQueue, events.QueueState{Paused: true, At: time.Now()})
-	wantHealth("paused", func(h healthAnswer) bool { return h.Queue.Paused && !h.Processor.IsProcessing })
+	// Paused mid-run, the run is still processing (as in the original,
+	// which derived isProcessing from the phase).
+	wantHealth("paused", func(h healthAnswer) bool { return h.Queue.Paused && h.Processor.IsProcessing })
 
 	run.Phase = events.PhaseAborted
 	putJSON(t, kv, events.KeyRun, run)

@@ -6,9 +6,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pedidos/pedidos/infra/metrics"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/pedidos/pedidos/services/api/socketio"
 	"github.com/pedidos/pedidos/services/api/sse"
 	"github.com/pedidos/pedidos/services/api/web"
 )
@@ -21,7 +26,9 @@ type server struct {
 	stores *stores
 	cache  *runCache
 	hub    *sse.Hub
-	echo   *echo.Echo
+	// sockets serves the hub's events to socket.io clients.
+	sockets *socketio.Server
+	echo    *echo.Echo
 	// assets are the dashboard's files, by path (see web.go).
 	assets map[string]*asset
 	// stall tells whether the current run is stuck.
@@ -30,6 +37,12 @@ type server struct {
 	counters counterCache
 	// aborting counts the cancels and forced resets in flight.
 	aborting atomic.Int32
+	// forcing holds a token while a forced generate runs (see
+	// forceGenerate).
+	forcing chan struct{}
+	// metrics is the process's registry, meters the api's metrics in it.
+	metrics *prometheus.Registry
+	meters  *httpMeters
 }
 
 func newServer(cfg Config, st *stores) (*server, error) {
@@ -38,11 +51,12 @@ func newServer(cfg Config, st *stores) (*server, error) {
 		return nil, err
 	}
 	s := &server{
-		assets: assets,
-		cfg:    cfg,
-		logger: cfg.Logger,
-		stores: st,
-		cache:  newRunCache(cfg.Logger),
+		assets:  assets,
+		cfg:     cfg,
+		logger:  cfg.Logger,
+		stores:  st,
+		cache:   newRunCache(cfg.Logger),
+		forcing: make(chan struct{}, 1),
 	}
 	s.hub = sse.NewHub(sse.Config{
 		JetStream: st.js,
@@ -51,6 +65,9 @@ func newServer(cfg Config, st *stores) (*server, error) {
 		LogDir:    cfg.LogDir,
 		Logger:    cfg.Logger,
 	})
+	s.sockets = socketio.New(socketio.Config{Hub: s.hub, Status: s.progress, Logger: cfg.Logger})
+	s.metrics = metrics.Or(cfg.Metrics)
+	s.meters = newMeters(s.metrics, s.hub.Clients, s.sockets.Clients)
 	s.echo = s.newEcho()
 	return s, nil
 }
@@ -65,6 +82,7 @@ func (s *server) newEcho() *echo.Echo {
 		Skipper: func(c echo.Context) bool { return c.Request().URL.Path == s.dashboardPath() },
 	}))
 	e.Use(
+		s.meters.middleware,
 		s.logRequests(),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			StackSize:       8 << 10,

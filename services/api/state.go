@@ -76,6 +76,14 @@ func (c *runCache) snapshot() (*events.Run, *events.Generation) {
 	return c.run, c.gen
 }
 
+// entries returns the cached run, generation and queue entries; any may
+// be nil.
+func (c *runCache) entries() (*events.Run, *events.Generation, *events.QueueState) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.run, c.gen, c.queue
+}
+
 // queuePaused reports whether an operator paused the queue (KV key
 // "queue", written by control's pause and resume).
 func (c *runCache) queuePaused() bool {

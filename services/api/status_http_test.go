@@ -81,12 +81,11 @@ func TestStatusFollowsRun(t *testing.T) {
 		Published: events.ByPriority{VIP: 150, Normal: 450}, StartedAt: start,
 	})
 	first, last := start.Add(100*time.Millisecond), start.Add(1100*time.Millisecond)
-	e.rdb.HSet(t.Context(), events.RunCountersKey("run-a"), map[string]any{
-		events.FieldProcessed(events.PriorityVIP): 120,
-		events.FieldFailed(events.PriorityVIP):    2,
-		events.FieldFirst(events.PriorityVIP):     first.UnixMilli(),
-		events.FieldLast(events.PriorityVIP):      last.UnixMilli(),
-	})
+	counters := events.RunCounters{
+		Processed: events.ByPriority{VIP: 120}, Failed: events.ByPriority{VIP: 2},
+		VIP: events.Window{First: &first, Last: &last},
+	}
+	e.setCounters("run-a", counters)
 	eventually(t, func() error {
 		st = e.status()
 		// The counters come from a cache refreshed every 50 ms: they may
@@ -110,7 +109,8 @@ func TestStatusFollowsRun(t *testing.T) {
 	run.Phase, run.FinishedAt = events.PhaseDone, &end
 	run.Timeline = append(run.Timeline, events.PhaseMark{Phase: events.PhaseDone, At: end})
 	putJSON(t, kv, events.KeyRun, run)
-	e.rdb.HSet(t.Context(), events.RunCountersKey("run-a"), events.FieldProcessed(events.PriorityNormal), 878)
+	counters.Processed.Normal = 878
+	e.setCounters("run-a", counters)
 	eventually(t, func() error {
 		st = e.status()
 		if st.Phase != events.PhaseDone || st.Counts.Normal != 878 {

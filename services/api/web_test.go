@@ -25,7 +25,7 @@ func newWebServer(t *testing.T, prefix string) http.Handler {
 		t.Fatal(err)
 	}
 	cfg := Config{PathPrefix: prefix}.withDefaults()
-	s := &server{cfg: cfg, logger: slog.New(slog.DiscardHandler), assets: assets}
+	s := &server{cfg: cfg, logger: slog.New(slog.DiscardHandler), assets: assets, meters: testMeters()}
 	return s.newEcho()
 }
 

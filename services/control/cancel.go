@@ -3,11 +3,11 @@ package control
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/logs"
 )
 
 // cancel aborts the active run. When it answers, no order is being
@@ -15,39 +15,47 @@ import (
 // paused, the generator has stopped publishing, and every processor has
 // finished or handed back the batches it held.
 func (c *commands) cancel(ctx context.Context, in events.CancelRequest) (events.CancelReply, error) {
-	m := c.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.cancel(ctx, in)
+	if err := c.lock(ctx); err != nil {
+		return events.CancelReply{}, err
+	}
+	defer c.m.release()
+	return c.abort(context.WithoutCancel(ctx), in)
 }
 
-// cancel does the work of the cancel command; the caller holds m.mu.
-func (m *machine) cancel(ctx context.Context, in events.CancelRequest) (events.CancelReply, error) {
+// abort does the work of the cancel command; the caller holds the run's
+// lock. Once begun it is not cut short by the caller's deadline: a cancel
+// done halfway would leave the queue paused with the run still active.
+func (c *commands) abort(ctx context.Context, in events.CancelRequest) (events.CancelReply, error) {
+	m := c.m
 	run, rev, err := m.state.run(ctx)
 	if err != nil {
 		return events.CancelReply{}, err
 	}
 	if !run.Phase.Active() {
-		return events.CancelReply{}, conflict(events.ErrNoActiveRun, events.Run{})
+		return events.CancelReply{}, events.ErrNoActiveRun
 	}
-	log := m.log.With("run_id", run.ID)
+	log := c.log.With(slog.String("run_id", run.ID))
 	// Nothing new is delivered, then the run is recorded as aborted, which
 	// stops the generator.
-	for _, p := range [...]events.Priority{events.PriorityVIP, events.PriorityNormal} {
-		if err := m.setPaused(ctx, p, true); err != nil {
-			return events.CancelReply{}, err
-		}
+	if err := m.cons.setAll(ctx, true); err != nil {
+		return events.CancelReply{}, err
 	}
 	run = advance(run, events.PhaseAborted, "cancelled by an operator")
 	if _, err := m.state.save(ctx, run, rev); err != nil {
 		return events.CancelReply{}, err
 	}
 	reply := events.CancelReply{RunID: run.ID, Aborted: true, QueuePaused: true}
-	if err := m.stopGenerator(ctx, run.ID); err != nil {
-		log.Warn("waiting for the generator to stop", "err", err)
+	if err := c.orders.dropTasks(ctx, run.ID); err != nil {
+		log.Warn("dropping the chunks left to generate", slog.Any(logs.ErrorKey, err))
 	}
-	if reply.Processors, err = m.quiesce(ctx, "cancel of run "+run.ID); err != nil {
-		log.Warn("waiting for the processors to stop", "err", err)
+	if err := c.workers.stopGenerators(ctx, run.ID); err != nil {
+		log.Warn("waiting for the generators to stop", slog.Any(logs.ErrorKey, err))
+	}
+	if reply.Processors, err = c.workers.quiesce(ctx, "cancel of run "+run.ID); err != nil {
+		log.Warn("waiting for the processors to stop", slog.Any(logs.ErrorKey, err))
+	}
+	if err := m.proj.sync(ctx, run.ID); err != nil {
+		log.Warn("counting the orders processed before the cancel", slog.Any(logs.ErrorKey, err))
 	}
 	obs, err := m.observe(ctx, run)
 	if err != nil {
@@ -60,26 +68,26 @@ func (m *machine) cancel(ctx context.Context, in events.CancelRequest) (events.C
 		return reply, err
 	}
 	if in.Purge {
-		if reply.PurgedOrders, err = m.purgeOrders(ctx); err != nil {
+		if reply.PurgedOrders, err = c.orders.purge(ctx, events.StreamOrders); err != nil {
 			return reply, err
 		}
 		reply.Purged = true
 	}
 	if in.RemovePending {
-		n, trash, err := m.jobs.removePending(ctx)
+		n, trash, err := c.view.RemovePending(ctx)
 		if err != nil {
 			return reply, err
 		}
 		reply.RemovedPending = n
 		m.background(ctx, func(ctx context.Context) {
-			if err := m.jobs.emptyTrash(ctx, trash...); err != nil {
-				m.log.Warn("deleting removed jobs", "err", err)
+			if err := c.view.EmptyTrash(ctx, trash...); err != nil {
+				log.Warn("deleting removed jobs", slog.Any(logs.ErrorKey, err))
 			}
 		})
 	}
 	reply.Message = cancelMessage(reply, obs)
-	log.Info("run cancelled", "processors", reply.Processors, "purged_orders", reply.PurgedOrders,
-		"removed_pending", reply.RemovedPending)
+	log.Info("run cancelled", slog.Int("processors", reply.Processors), slog.Int64("purged_orders", reply.PurgedOrders),
+		slog.Int64("removed_pending", reply.RemovedPending))
 	return reply, nil
 }
 
@@ -94,25 +102,6 @@ func cancelMessage(r events.CancelReply, obs *observation) string {
 	}
 	b.WriteString("; a new run may start")
 	return b.String()
-}
-
-// purgeOrders removes every pending order from JetStream and returns how
-// many there were.
-func (m *machine) purgeOrders(ctx context.Context) (int64, error) {
-	return m.purge(ctx, events.StreamOrders)
-}
-
-// purge empties a stream and returns how many messages it held.
-func (m *machine) purge(ctx context.Context, name string, opts ...jetstream.StreamPurgeOpt) (int64, error) {
-	stream, err := m.js.Stream(ctx, name)
-	if err != nil {
-		return 0, fmt.Errorf("opening stream %s: %w", name, err)
-	}
-	held := int64(stream.CachedInfo().State.Msgs)
-	if err := stream.Purge(ctx, opts...); err != nil {
-		return 0, fmt.Errorf("purging stream %s: %w", name, err)
-	}
-	return held, nil
 }
 
 // background runs f in a goroutine that Run waits for before returning.

@@ -2,25 +2,16 @@ package control
 
 import "github.com/pedidos/pedidos/events"
 
-// queue is what JetStream says about one priority's consumer.
-type queue struct {
-	// pending: stored orders not yet delivered; ackPending: delivered and
-	// not yet acked (including those waiting for redelivery).
-	pending, ackPending uint64
-	paused              bool
-}
-
-// empty reports whether the consumer holds nothing for the processors.
-func (q queue) empty() bool { return q.pending == 0 && q.ackPending == 0 }
-
 // observation is everything the phase machine looks at in one step.
 type observation struct {
 	// queuePaused: an operator paused the queue.
 	queuePaused bool
 	gen         events.Generation
 	counters    events.RunCounters
-	vip         queue
-	normal      queue
+	// caughtUp: every report JetStream stored for the run is in counters.
+	caughtUp bool
+	vip      queue
+	normal   queue
 }
 
 // queue returns the observation of priority p's consumer.
@@ -31,17 +22,20 @@ func (o *observation) queue(p events.Priority) queue {
 	return o.normal
 }
 
-// drained reports whether every published order of priority p reached a
-// final state: JetStream holds none of them and the counters account for all.
+// drained reports whether every published order of priority p is done
+// with: the generator finished, JetStream holds none of them, and every
+// report of the run is folded into the counters. A processor reports a batch
+// before it acks it, so then the counters account for every order of p that
+// any processor settled; orders still missing (see lost) left JetStream some
+// other way.
 func (o *observation) drained(p events.Priority) bool {
-	return o.gen.Done() && o.queue(p).empty() && o.counters.Done(p) >= o.gen.Published.Get(p)
+	return o.gen.Done() && o.queue(p).empty() && o.caughtUp
 }
 
-// short reports whether JetStream holds no order of priority p while the
-// counters still miss some: a processor died between its MongoDB write and
-// its Redis update, and the counters must be recounted from MongoDB.
-func (o *observation) short(p events.Priority) bool {
-	return o.gen.Done() && o.queue(p).empty() && o.counters.Done(p) < o.gen.Published.Get(p)
+// lost returns how many published orders of priority p the counters miss
+// once p is drained.
+func (o *observation) lost(p events.Priority) int64 {
+	return max(0, o.gen.Published.Get(p)-o.counters.Done(p))
 }
 
 // decide returns the phase a run in phase p moves to given o, and false when
@@ -59,7 +53,7 @@ func decide(p events.Phase, o *observation) (events.Phase, bool) {
 		// Every VIP order the generator published is accounted for: still in
 		// JetStream, in a processor's hands, or done.
 		held := int64(o.vip.pending+o.vip.ackPending) + o.counters.Done(events.PriorityVIP)
-		if held >= o.gen.Published.VIP {
+		if held >= o.gen.Published.VIP || o.drained(events.PriorityVIP) {
 			return events.PhaseWaitingVIPDrain, true
 		}
 	case events.PhaseWaitingVIPDrain:
@@ -69,7 +63,8 @@ func decide(p events.Phase, o *observation) (events.Phase, bool) {
 	case events.PhaseEnqueueNormal:
 		// The NORMAL consumer is resumed; the phase ends with its first
 		// delivery, or at once when there is nothing to deliver.
-		if o.gen.Published.Normal == 0 || o.normal.ackPending > 0 || o.counters.Done(events.PriorityNormal) > 0 {
+		if o.gen.Published.Normal == 0 || o.normal.ackPending > 0 || o.counters.Done(events.PriorityNormal) > 0 ||
+			o.drained(events.PriorityNormal) {
 			return events.PhaseWaitingNormalDrain, true
 		}
 	case events.PhaseWaitingNormalDrain:

@@ -34,15 +34,19 @@ func TestDecide(t *testing.T) {
 			events.PhaseWaitingVIPDrain, true},
 		{"vip in flight", events.PhaseWaitingVIPDrain,
 			observation{gen: finished, vip: queue{ackPending: 1}, counters: counted(249, 0)}, "", false},
-		{"vip queue empty but a count missing", events.PhaseWaitingVIPDrain,
-			observation{gen: finished, counters: counted(249, 0)}, "", false},
+		{"vip queue empty, reports not all folded", events.PhaseWaitingVIPDrain,
+			observation{gen: finished, counters: counted(250, 0)}, "", false},
 		{"vip drained", events.PhaseWaitingVIPDrain,
-			observation{gen: finished, normal: queue{pending: 750}, counters: counted(250, 0)},
+			observation{gen: finished, normal: queue{pending: 750}, counters: counted(250, 0), caughtUp: true},
 			events.PhaseEnqueueNormal, true},
 		{"vip drained with failures", events.PhaseWaitingVIPDrain,
-			observation{gen: finished, counters: events.RunCounters{
+			observation{gen: finished, caughtUp: true, counters: events.RunCounters{
 				Processed: events.ByPriority{VIP: 248}, Failed: events.ByPriority{VIP: 2}}},
 			events.PhaseEnqueueNormal, true},
+		{"vip drained, one order acked outside Pedidos", events.PhaseWaitingVIPDrain,
+			observation{gen: finished, counters: counted(249, 0), caughtUp: true}, events.PhaseEnqueueNormal, true},
+		{"vip orders lost before they were all enqueued", events.PhaseEnqueueVIP,
+			observation{gen: finished, counters: counted(240, 0), caughtUp: true}, events.PhaseWaitingVIPDrain, true},
 		{"normal resumed, nothing delivered yet", events.PhaseEnqueueNormal,
 			observation{gen: finished, normal: queue{pending: 750}, counters: counted(250, 0)}, "", false},
 		{"normal first delivery", events.PhaseEnqueueNormal,
@@ -53,8 +57,12 @@ func TestDecide(t *testing.T) {
 				counters: counted(3, 0)}, events.PhaseWaitingNormalDrain, true},
 		{"normal in progress", events.PhaseWaitingNormalDrain,
 			observation{gen: finished, normal: queue{pending: 10}, counters: counted(250, 740)}, "", false},
+		{"normal queue empty, reports not all folded", events.PhaseWaitingNormalDrain,
+			observation{gen: finished, counters: counted(250, 750)}, "", false},
 		{"normal drained", events.PhaseWaitingNormalDrain,
-			observation{gen: finished, counters: counted(250, 750)}, events.PhaseDone, true},
+			observation{gen: finished, counters: counted(250, 750), caughtUp: true}, events.PhaseDone, true},
+		{"every normal order lost", events.PhaseEnqueueNormal,
+			observation{gen: finished, counters: counted(250, 0), caughtUp: true}, events.PhaseWaitingNormalDrain, true},
 		{"terminal phases stay", events.PhaseDone, observation{gen: finished}, "", false},
 	}
 	for _, tt := range tests {
@@ -67,19 +75,16 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestShort(t *testing.T) {
+func TestLost(t *testing.T) {
 	t.Parallel()
 	done := time.Now()
 	gen := events.Generation{Published: events.ByPriority{VIP: 10, Normal: 10}, FinishedAt: &done}
-	o := observation{gen: gen, counters: events.RunCounters{Processed: events.ByPriority{VIP: 9, Normal: 10}}}
-	if !o.short(events.PriorityVIP) {
-		t.Error("empty VIP queue with 9 of 10 counted: want short")
+	o := observation{gen: gen, caughtUp: true, counters: events.RunCounters{
+		Processed: events.ByPriority{VIP: 8, Normal: 10}, Failed: events.ByPriority{VIP: 1}}}
+	if got := o.lost(events.PriorityVIP); got != 1 {
+		t.Errorf("lost VIP = %d, want 1 (10 published, 8 processed, 1 failed)", got)
 	}
-	if o.short(events.PriorityNormal) {
-		t.Error("NORMAL fully counted: want not short")
-	}
-	o.vip.ackPending = 1
-	if o.short(events.PriorityVIP) {
-		t.Error("VIP order in flight: want not short")
+	if got := o.lost(events.PriorityNormal); got != 0 {
+		t.Errorf("lost NORMAL = %d, want 0", got)
 	}
 }

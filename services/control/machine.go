@@ -2,56 +2,72 @@ package control
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/redis/go-redis/v9"
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/logs"
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // machine drives the current run through its phases. Everything it decides
 // from is read again at every step (run state and generation progress from
-// the bucket, counters from Redis, queues from JetStream), so a restarted
-// control service carries on where the previous one stopped.
+// the bucket, queues from JetStream, counters from the fold of the RESULTS
+// stream), so a restarted control service carries on where the previous one
+// stopped. It owns the run's lock: its steps and the commands that change
+// the run each hold it, so that a command sees, and leaves, the run between
+// two steps.
 type machine struct {
-	// mu serialises the phase machine's steps and the commands: a command
-	// sees, and leaves, the run between two steps.
-	mu    sync.Mutex
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	state state
-	rdb   *redis.Client
-	jobs  *jobs
-	db    *mongo.Database
-	cfg   Config
-	log   *slog.Logger
+	lock    chan struct{} // held while a step or a command runs
+	state   state
+	cons    consumers
+	proj    *projector
+	view    *redisstate.Store
+	reports reports
+	phases  phases
+	meters  *meters
+	tick    time.Duration
+	log     *slog.Logger
 	// wake makes the machine step now rather than at the next tick.
 	wake chan struct{}
-	// shortSince is when each priority's queue was first seen empty with its
-	// counters short; reset whenever that stops being so.
-	shortSince map[events.Priority]time.Time
 	// wg tracks background work Run waits for.
 	wg sync.WaitGroup
+	// verifyStop stops the verification of the last run's report.
+	verifyMu   sync.Mutex
+	verifyStop context.CancelFunc
+}
+
+// acquire takes the run's lock, or fails when ctx ends first.
+func (m *machine) acquire(ctx context.Context) error {
+	select {
+	case m.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// release gives the run's lock up.
+func (m *machine) release() { <-m.lock }
+
+// nudge makes the machine step at once.
+func (m *machine) nudge() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
 }
 
 // loop steps the machine every tick until ctx is cancelled.
 func (m *machine) loop(ctx context.Context) {
 	if err := m.concludeInterrupted(ctx); err != nil {
-		m.log.Warn("concluding a run that ended while control was stopping", "err", err)
+		m.log.Warn("concluding a run that ended while control was stopping", slog.Any(logs.ErrorKey, err))
 	}
 	if err := m.republish(ctx); err != nil {
-		m.log.Warn("checking the last published phase", "err", err)
+		m.log.Warn("checking the last published phase", slog.Any(logs.ErrorKey, err))
 	}
-	ticker := time.NewTicker(m.cfg.Tick)
+	ticker := time.NewTicker(m.tick)
 	defer ticker.Stop()
 	failures := 0
 	for {
@@ -64,7 +80,7 @@ func (m *machine) loop(ctx context.Context) {
 		if err := m.step(ctx); err != nil && ctx.Err() == nil {
 			failures++
 			if failures == 1 || failures%100 == 0 {
-				m.log.Error("advancing the run", "failures", failures, "err", err)
+				m.log.Error("advancing the run", slog.Int("failures", failures), slog.Any(logs.ErrorKey, err))
 			}
 			continue
 		}
@@ -75,28 +91,38 @@ func (m *machine) loop(ctx context.Context) {
 // step moves the current run through as many phases as its observation
 // allows.
 func (m *machine) step(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	if err := m.acquire(ctx); err != nil {
+		return err
+	}
+	defer m.release()
 	for range 8 {
 		run, rev, err := m.state.run(ctx)
-		if err != nil || !run.Phase.Active() {
+		if err != nil || rev == 0 {
+			return err
+		}
+		// The latest run's counters are projected whatever its phase: a
+		// finished run's figures stay in Redis across restarts.
+		if err := m.proj.follow(ctx, run.ID); err != nil || !run.Phase.Active() {
+			m.meters.setPhase(run.Phase)
 			return err
 		}
 		obs, err := m.observe(ctx, run)
 		if err != nil {
 			return err
 		}
+		m.meters.observed(run, obs)
 		if err := m.repair(ctx, run, obs); err != nil {
 			return err
 		}
 		next, ok := decide(run.Phase, obs)
 		if !ok {
-			return m.reconcile(ctx, run, obs)
+			return nil
 		}
 		reason := ""
 		if next == events.PhaseError {
 			reason = "generation failed: " + obs.gen.Error
 		}
+		run = m.noteLost(run, next, obs)
 		if err := m.transition(ctx, run, rev, next, obs, reason); err != nil {
 			return err
 		}
@@ -119,33 +145,42 @@ func (m *machine) observe(ctx context.Context, run events.Run) (*observation, er
 	if ok {
 		obs.gen = gen
 	}
-	if obs.counters, err = m.counters(ctx, run.ID); err != nil {
+	// The queues first, then the reports: a processor stores a batch's
+	// report before it acks the batch, so queues seen empty and every
+	// report folded mean every order of the run is accounted for.
+	if obs.vip, err = m.cons.info(ctx, events.PriorityVIP); err != nil {
 		return nil, err
 	}
-	if obs.vip, err = m.queue(ctx, events.PriorityVIP); err != nil {
+	if obs.normal, err = m.cons.info(ctx, events.PriorityNormal); err != nil {
 		return nil, err
 	}
-	if obs.normal, err = m.queue(ctx, events.PriorityNormal); err != nil {
+	if obs.counters, obs.caughtUp, err = m.proj.observe(ctx, run.ID); err != nil {
 		return nil, err
 	}
 	return obs, nil
 }
 
-func (m *machine) counters(ctx context.Context, runID string) (events.RunCounters, error) {
-	h, err := m.rdb.HGetAll(ctx, events.RunCountersKey(runID)).Result()
-	if err != nil {
-		return events.RunCounters{}, fmt.Errorf("reading run counters: %w", err)
+// noteLost records, when a priority drains, the orders of it that left
+// JetStream without a processor's report: acked or deleted by someone else
+// (an operator's `nats consumer next`, say). They are counted and logged;
+// the run goes on without them.
+func (m *machine) noteLost(run events.Run, next events.Phase, obs *observation) events.Run {
+	var p events.Priority
+	switch next {
+	case events.PhaseEnqueueNormal:
+		p = events.PriorityVIP
+	case events.PhaseDone:
+		p = events.PriorityNormal
+	default:
+		return run
 	}
-	return events.ParseRunCounters(h)
-}
-
-func (m *machine) queue(ctx context.Context, p events.Priority) (queue, error) {
-	cons, err := m.js.Consumer(ctx, events.StreamOrders, events.OrderConsumer(p))
-	if err != nil {
-		return queue{}, fmt.Errorf("looking up consumer %s: %w", events.OrderConsumer(p), err)
+	if lost := obs.lost(p); lost > 0 {
+		*run.Lost.Ref(p) = lost
+		m.log.Error("orders left the queue without being processed: acked or deleted outside Pedidos",
+			slog.String("run_id", run.ID), slog.String("priority", string(p)), slog.Int64("lost", lost),
+			slog.Int64("published", obs.gen.Published.Get(p)))
 	}
-	info := cons.CachedInfo()
-	return queue{pending: info.NumPending, ackPending: uint64(info.NumAckPending), paused: info.Paused}, nil
+	return run
 }
 
 // repair re-applies the consumer state the phase and the operator's pause
@@ -161,25 +196,11 @@ func (m *machine) repair(ctx context.Context, run events.Run, obs *observation) 
 		if obs.queue(p).paused == paused {
 			continue
 		}
-		m.log.Info("restoring consumer state", "run_id", run.ID, "phase", run.Phase, "priority", p, "paused", paused)
-		if err := m.setPaused(ctx, p, paused); err != nil {
+		m.log.Info("restoring consumer state", slog.String("run_id", run.ID), slog.String("phase", string(run.Phase)),
+			slog.String("priority", string(p)), slog.Bool("paused", paused))
+		if err := m.cons.setPaused(ctx, p, paused); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// setPaused pauses or resumes the consumer of priority p.
-func (m *machine) setPaused(ctx context.Context, p events.Priority, paused bool) error {
-	name := events.OrderConsumer(p)
-	var err error
-	if paused {
-		_, err = m.js.PauseConsumer(ctx, events.StreamOrders, name, pausedForever())
-	} else {
-		_, err = m.js.ResumeConsumer(ctx, events.StreamOrders, name)
-	}
-	if err != nil {
-		return fmt.Errorf("setting consumer %s paused=%v: %w", name, paused, err)
 	}
 	return nil
 }
@@ -194,6 +215,9 @@ func (m *machine) transition(ctx context.Context, run events.Run, rev uint64, ne
 		}
 	}
 	run = advance(run, next, reason)
+	// Redis shows the counters the decision saw before anyone learns of the
+	// new phase: a reader that sees DONE sees the final counts.
+	m.proj.save(ctx)
 	if !next.Active() {
 		// Before recording the end: a control that stops in between
 		// concludes again on restart, where a recorded end would be final.
@@ -205,11 +229,11 @@ func (m *machine) transition(ctx context.Context, run events.Run, rev uint64, ne
 		return err
 	}
 	if next == events.PhaseEnqueueNormal {
-		if err := m.jobs.releaseNormal(ctx); err != nil {
-			m.log.Warn("moving NORMAL jobs to wait in the Bull view", "err", err)
+		if err := m.view.ReleaseNormal(ctx); err != nil {
+			m.log.Warn("moving NORMAL jobs to wait in the Bull view", slog.Any(logs.ErrorKey, err))
 		}
 		if !obs.queuePaused {
-			if err := m.setPaused(ctx, events.PriorityNormal, false); err != nil {
+			if err := m.cons.setPaused(ctx, events.PriorityNormal, false); err != nil {
 				return err
 			}
 		}
@@ -232,17 +256,23 @@ func advance(run events.Run, next events.Phase, reason string) events.Run {
 // the next run, the Bull view is tidied, and the run report is written. It is
 // idempotent, so a control restarted halfway through does it again.
 func (m *machine) conclude(ctx context.Context, run events.Run, obs *observation) error {
-	if err := m.setPaused(ctx, events.PriorityNormal, true); err != nil {
+	if err := m.cons.setPaused(ctx, events.PriorityNormal, true); err != nil {
 		return err
 	}
-	if err := m.jobs.settle(ctx, run.Phase == events.PhaseDone); err != nil {
-		m.log.Warn("tidying the Bull view", "run_id", run.ID, "err", err)
+	if err := m.view.Settle(ctx, run.Phase == events.PhaseDone); err != nil {
+		m.log.Warn("tidying the Bull view", slog.String("run_id", run.ID), slog.Any(logs.ErrorKey, err))
 	}
-	report, err := m.report(ctx, run, obs)
+	report, err := m.reports.build(ctx, run, obs)
 	if err != nil {
 		return err
 	}
-	return m.saveReport(ctx, report)
+	if err := m.reports.save(ctx, report); err != nil {
+		return err
+	}
+	m.meters.observed(run, obs)
+	m.meters.ended(report)
+	m.verifyInBackground(ctx, report)
+	return nil
 }
 
 // announce publishes run's current phase on control.phase, once per run and
@@ -258,21 +288,10 @@ func (m *machine) announce(ctx context.Context, run events.Run, obs *observation
 	if obs != nil {
 		ev.Counts = events.Counts{Generated: obs.gen.Published, Processed: obs.counters.Processed, Failed: obs.counters.Failed}
 	}
-	m.log.Info("phase", "run_id", run.ID, "phase", ev.Phase, "previous", ev.Previous,
-		"processed_vip", ev.Counts.Processed.VIP, "processed_normal", ev.Counts.Processed.Normal)
-	return m.publishPhase(ctx, ev, ev.MsgID())
-}
-
-// publishPhase publishes a phase event on control.phase, once per msgID.
-func (m *machine) publishPhase(ctx context.Context, ev events.PhaseEvent, msgID string) error {
-	data, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("encoding phase event: %w", err)
-	}
-	if _, err := m.js.Publish(ctx, events.SubjectPhase, data, jetstream.WithMsgID(msgID)); err != nil {
-		return fmt.Errorf("publishing phase %s of run %s: %w", ev.Phase, ev.RunID, err)
-	}
-	return nil
+	m.log.Info("phase", slog.String("run_id", run.ID), slog.String("phase", string(ev.Phase)),
+		slog.String("previous", string(ev.Previous)), slog.Int64("processed_vip", ev.Counts.Processed.VIP),
+		slog.Int64("processed_normal", ev.Counts.Processed.Normal))
+	return m.phases.publish(ctx, ev, ev.MsgID())
 }
 
 // republish announces the current phase again if control stopped between
@@ -282,25 +301,14 @@ func (m *machine) republish(ctx context.Context) error {
 	if err != nil || rev == 0 || len(run.Timeline) == 0 {
 		return err
 	}
-	stream, err := m.js.Stream(ctx, events.StreamControl)
+	last, err := m.phases.last(ctx)
 	if err != nil {
-		return fmt.Errorf("opening stream %s: %w", events.StreamControl, err)
-	}
-	var last events.PhaseEvent
-	msg, err := stream.GetLastMsgForSubject(ctx, events.SubjectPhase)
-	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-	case err != nil:
-		return fmt.Errorf("reading the last phase event: %w", err)
-	default:
-		if err := json.Unmarshal(msg.Data, &last); err != nil {
-			return fmt.Errorf("decoding the last phase event: %w", err)
-		}
+		return err
 	}
 	if last.RunID == run.ID && last.Phase == run.Phase {
 		return nil
 	}
-	m.log.Info("announcing the current phase again", "run_id", run.ID, "phase", run.Phase)
+	m.log.Info("announcing the current phase again", slog.String("run_id", run.ID), slog.String("phase", string(run.Phase)))
 	return m.announce(ctx, run, nil)
 }
 
@@ -312,40 +320,21 @@ func (m *machine) concludeInterrupted(ctx context.Context) error {
 	if err != nil || !run.Phase.Terminal() {
 		return err
 	}
-	n, err := m.db.Collection(events.CollectionRuns).CountDocuments(ctx, bson.D{{Key: "_id", Value: run.ID}})
-	if err != nil || n > 0 {
+	if done, err := m.reports.exists(ctx, run.ID); err != nil || done {
+		return err
+	}
+	if err := m.proj.follow(ctx, run.ID); err != nil {
+		return err
+	}
+	if err := m.proj.sync(ctx, run.ID); err != nil {
 		return err
 	}
 	obs, err := m.observe(ctx, run)
 	if err != nil {
 		return err
 	}
-	m.log.Info("concluding a run that ended while control was stopping", "run_id", run.ID, "phase", run.Phase)
+	m.log.Info("concluding a run that ended while control was stopping", slog.String("run_id", run.ID), slog.String("phase", string(run.Phase)))
 	return m.conclude(ctx, run, obs)
-}
-
-// reconcile recounts a priority's orders from MongoDB when JetStream has
-// held none of them for a while and the counters still fall short.
-func (m *machine) reconcile(ctx context.Context, run events.Run, obs *observation) error {
-	for _, p := range [...]events.Priority{events.PriorityVIP, events.PriorityNormal} {
-		if !obs.short(p) {
-			delete(m.shortSince, p)
-			continue
-		}
-		since, ok := m.shortSince[p]
-		if !ok {
-			m.shortSince[p] = time.Now()
-			continue
-		}
-		if time.Since(since) < m.cfg.ReconcileAfter {
-			continue
-		}
-		delete(m.shortSince, p)
-		if err := m.recount(ctx, run.ID, p); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // waitPast returns once the wall clock, in milliseconds, is past t.

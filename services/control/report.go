@@ -3,7 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
-	"time"
+	"log/slog"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -11,8 +11,15 @@ import (
 	"github.com/pedidos/pedidos/events"
 )
 
-// report builds the process_runs document of a run that just ended.
-func (m *machine) report(ctx context.Context, run events.Run, obs *observation) (events.RunReport, error) {
+// reports writes the process_runs document of each run that ends.
+type reports struct {
+	db   *mongo.Database
+	proj *projector
+	log  *slog.Logger
+}
+
+// build builds the process_runs document of a run that just ended.
+func (rp reports) build(ctx context.Context, run events.Run, obs *observation) (events.RunReport, error) {
 	end := *run.FinishedAt
 	c := obs.counters
 	r := events.RunReport{
@@ -44,10 +51,12 @@ func (m *machine) report(ctx context.Context, run events.Run, obs *observation) 
 	if gen := obs.gen; gen.FinishedAt != nil {
 		r.GenerationTimeMs = gen.FinishedAt.Sub(gen.StartedAt).Milliseconds()
 	}
+	r.Accounting = events.Accounting{Lost: run.Lost, Failed: c.Failed}
+	r.Accounting.Duplicates, r.Accounting.Redelivered = rp.proj.accounting(run.ID)
 	if secs := end.Sub(run.StartedAt).Seconds(); secs > 0 {
 		r.Throughput = float64(c.Processed.Total()) / secs
 	}
-	inversions, err := m.inversions(ctx, run.ID, c)
+	inversions, err := rp.inversions(ctx, run.ID, c)
 	if err != nil {
 		return r, err
 	}
@@ -58,12 +67,12 @@ func (m *machine) report(ctx context.Context, run events.Run, obs *observation) 
 // inversions counts the orders of a run processed out of priority. When the
 // last VIP order precedes the first NORMAL one there are none, and MongoDB
 // is not asked: on FerretDB every query scans the collection.
-func (m *machine) inversions(ctx context.Context, runID string, c events.RunCounters) (int64, error) {
+func (rp reports) inversions(ctx context.Context, runID string, c events.RunCounters) (int64, error) {
 	lastVIP, firstNormal := c.VIP.Last, c.Normal.First
 	if lastVIP == nil || firstNormal == nil || firstNormal.After(*lastVIP) {
 		return 0, nil
 	}
-	orders := m.db.Collection(events.CollectionOrders)
+	orders := rp.db.Collection(events.CollectionOrders)
 	late, err := orders.CountDocuments(ctx, bson.D{
 		{Key: "runId", Value: runID}, {Key: "priority", Value: events.PriorityVIP},
 		{Key: "processedAt", Value: bson.D{{Key: "$gte", Value: *firstNormal}}},
@@ -78,42 +87,25 @@ func (m *machine) inversions(ctx context.Context, runID string, c events.RunCoun
 	if err != nil {
 		return 0, fmt.Errorf("counting NORMAL orders processed early: %w", err)
 	}
-	m.log.Error("priority inversions", "run_id", runID, "vip_late", late, "normal_early", early)
+	rp.log.Error("priority inversions", slog.String("run_id", runID), slog.Int64("vip_late", late), slog.Int64("normal_early", early))
 	return late + early, nil
 }
 
-// saveReport writes a run report once; a report already there (control
-// stopped after writing it) is kept.
-func (m *machine) saveReport(ctx context.Context, r events.RunReport) error {
-	_, err := m.db.Collection(events.CollectionRuns).InsertOne(ctx, r)
+// save writes a run report once; a report already there (control stopped
+// after writing it) is kept.
+func (rp reports) save(ctx context.Context, r events.RunReport) error {
+	_, err := rp.db.Collection(events.CollectionRuns).InsertOne(ctx, r)
 	if err != nil && !mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("writing the report of run %s: %w", r.RunID, err)
 	}
 	return nil
 }
 
-// recount sets a run's counters of priority p to what MongoDB holds.
-func (m *machine) recount(ctx context.Context, runID string, p events.Priority) error {
-	started := time.Now()
-	orders := m.db.Collection(events.CollectionOrders)
-	count := func(status string) (int64, error) {
-		return orders.CountDocuments(ctx, bson.D{
-			{Key: "runId", Value: runID}, {Key: "priority", Value: p}, {Key: "status", Value: status},
-		})
-	}
-	processed, err := count(events.StatusProcessed)
+// exists reports whether run runID's report is written.
+func (rp reports) exists(ctx context.Context, runID string) (bool, error) {
+	n, err := rp.db.Collection(events.CollectionRuns).CountDocuments(ctx, bson.D{{Key: "_id", Value: runID}})
 	if err != nil {
-		return fmt.Errorf("recounting processed %s orders: %w", p, err)
+		return false, fmt.Errorf("looking for the report of run %s: %w", runID, err)
 	}
-	failed, err := count(events.StatusFailed)
-	if err != nil {
-		return fmt.Errorf("recounting failed %s orders: %w", p, err)
-	}
-	err = m.rdb.HSet(ctx, events.RunCountersKey(runID), events.FieldProcessed(p), processed, events.FieldFailed(p), failed).Err()
-	if err != nil {
-		return fmt.Errorf("writing recounted counters: %w", err)
-	}
-	m.log.Warn("counters recounted from mongodb", "run_id", runID, "priority", p,
-		"processed", processed, "failed", failed, "took", time.Since(started).Round(time.Millisecond))
-	return nil
+	return n > 0, nil
 }

@@ -50,8 +50,7 @@ func (s state) save(ctx context.Context, run events.Run, rev uint64) (uint64, er
 	} else {
 		rev, err = s.kv.Update(ctx, events.KeyRun, data, rev)
 	}
-	var apiErr *jetstream.APIError
-	if errors.Is(err, jetstream.ErrKeyExists) || (errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
+	if isConflict(err) {
 		return 0, errConflict
 	}
 	if err != nil {
@@ -74,6 +73,19 @@ func (s state) generation(ctx context.Context, runID string) (gen events.Generat
 		return gen, false, fmt.Errorf("decoding generation progress: %w", err)
 	}
 	return gen, gen.RunID == runID, nil
+}
+
+// startGeneration records the generation of run, none of its chunks done:
+// the generators record theirs in it.
+func (s state) startGeneration(ctx context.Context, gen events.Generation) error {
+	data, err := json.Marshal(gen)
+	if err != nil {
+		return fmt.Errorf("encoding generation progress: %w", err)
+	}
+	if _, err := s.kv.Put(ctx, events.KeyGeneration, data); err != nil {
+		return fmt.Errorf("recording the generation of run %s: %w", gen.RunID, err)
+	}
+	return nil
 }
 
 // queue returns the operator's pause state and its revision (0: never set).
@@ -107,10 +119,20 @@ func (s state) saveQueue(ctx context.Context, qs events.QueueState) error {
 // clear removes every key of the bucket, history included: no run, no
 // generation, no pause.
 func (s state) clear(ctx context.Context) error {
-	for _, key := range []string{events.KeyRun, events.KeyGeneration, events.KeyQueue} {
+	for _, key := range []string{events.KeyRun, events.KeyGeneration, events.KeyQueue, events.KeyKept} {
 		if err := s.kv.Purge(ctx, key); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 			return fmt.Errorf("purging key %s: %w", key, err)
 		}
 	}
 	return nil
+}
+
+// isConflict reports whether err is a compare-and-set that lost: a Create
+// of a key that exists, or an Update of a revision that is not the last.
+// JetStream answers "wrong last sequence"; nats.go maps it to
+// ErrKeyExists or ErrKeyRevisionMismatch depending on the call.
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -14,13 +13,11 @@ import (
 	"github.com/pedidos/pedidos/events"
 )
 
-// pausedForever is the PauseUntil of a consumer that waits for an explicit
-// resume.
-func pausedForever() time.Time { return time.Now().AddDate(100, 0, 0) }
-
 // ensureTopology creates, idempotently, every stream, consumer and bucket of
-// Pedidos. Control owns them; the other services wait for them to exist.
-func ensureTopology(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+// Pedidos, each stream and the bucket on replicas servers (0 means 1); an
+// existing one is scaled to that many. The consumers inherit their stream's
+// replicas. Control owns them; the other services wait for them to exist.
+func ensureTopology(ctx context.Context, js jetstream.JetStream, replicas int) (stateKV, leaderKV jetstream.KeyValue, err error) {
 	streams := []jetstream.StreamConfig{{
 		Name:        events.StreamOrders,
 		Description: "Pending orders, one subject per priority.",
@@ -28,6 +25,10 @@ func ensureTopology(ctx context.Context, js jetstream.JetStream) (jetstream.KeyV
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Duplicates:  events.OrdersDuplicateWindow,
+		// Batched direct gets read what waits without consuming it: the
+		// rebuild of the Bull view, and the nats CLI.
+		AllowDirect: true,
+		Replicas:    replicas,
 	}, {
 		Name:        events.StreamControl,
 		Description: "Phase transitions of runs.",
@@ -36,27 +37,66 @@ func ensureTopology(ctx context.Context, js jetstream.JetStream) (jetstream.KeyV
 		Storage:     jetstream.FileStorage,
 		MaxMsgs:     events.PhaseHistory,
 		Duplicates:  events.PhaseDuplicateWindow,
+		Replicas:    replicas,
+	}, {
+		Name:        events.StreamResults,
+		Description: "What each processor batch settled: the source of the run counters.",
+		Subjects:    []string{events.SubjectResults},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		MaxAge:      events.ResultsMaxAge,
+		Replicas:    replicas,
+	}, {
+		Name:        events.StreamGeneration,
+		Description: "Chunks of runs to generate, one task each, for any number of generators.",
+		Subjects:    []string{events.SubjectGeneration},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
 	}}
 	for _, cfg := range streams {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return nil, fmt.Errorf("creating stream %s: %w", cfg.Name, err)
+			return nil, nil, fmt.Errorf("creating stream %s: %w", cfg.Name, err)
 		}
 	}
 	for _, p := range [...]events.Priority{events.PriorityVIP, events.PriorityNormal} {
 		if err := ensureConsumer(ctx, js, p); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	_, err = js.CreateOrUpdateConsumer(ctx, events.StreamGeneration, jetstream.ConsumerConfig{
+		Durable:       events.ConsumerGenerator,
+		Description:   "Chunk tasks for the generators.",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       events.GenerationAckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 1024,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating consumer %s: %w", events.ConsumerGenerator, err)
+	}
+	leaderKV, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      events.BucketLeader,
+		Description: "The lease of the control instance that leads.",
+		History:     1,
+		TTL:         events.LeaderTTL,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating bucket %s: %w", events.BucketLeader, err)
+	}
+	stateKV, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      events.BucketState,
 		Description: "Run state: the current run (control) and its generation progress (generator).",
 		History:     1,
 		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating bucket %s: %w", events.BucketState, err)
+		return nil, nil, fmt.Errorf("creating bucket %s: %w", events.BucketState, err)
 	}
-	return kv, nil
+	return stateKV, leaderKV, nil
 }
 
 // ensureConsumer creates the durable consumer of priority p if it does not

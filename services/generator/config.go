@@ -5,11 +5,17 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pedidos/pedidos/infra/opsserver"
 )
 
 // Config configures the generator.
 type Config struct {
-	// NATSURL is the NATS server to publish to (NATS_URL).
+	// NATSURL is the NATS server to publish to (NATS_URL), or several
+	// servers of a cluster, comma-separated.
 	NATSURL string
 	// RedisURL is the Redis server of the Bull view (REDIS_URL or
 	// REDIS_HOST/REDIS_PORT).
@@ -20,6 +26,14 @@ type Config struct {
 	// PublishWindow bounds the asynchronous publishes awaiting their
 	// JetStream ack (GENERATOR_PUBLISH_WINDOW).
 	PublishWindow int
+	// MetricsAddr is where the service serves its ops endpoints, the
+	// /health/live and /health/ready probes (METRICS_ADDR, e.g. ":9090");
+	// "" serves none. The program's -healthcheck probes it.
+	MetricsAddr string
+	// Metrics is where the generator registers its Prometheus metrics: nil
+	// for a registry of its own, served on MetricsAddr; services run in one
+	// process share the process's, which its owner serves.
+	Metrics *prometheus.Registry
 	// Logger receives the generator's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -36,6 +50,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("GENERATOR_PUBLISH_WINDOW=%q: want an integer in [1, 1048576]", s)
 		}
 		cfg.PublishWindow = n
+	}
+	if s := getenv("METRICS_ADDR"); s != "" {
+		if err := opsserver.CheckAddr(s); err != nil {
+			return cfg, fmt.Errorf("METRICS_ADDR=%q: %w", s, err)
+		}
+		cfg.MetricsAddr = s
 	}
 	switch s := getenv("BULL_STATE"); s {
 	case "", "true", "1":
@@ -65,11 +85,22 @@ func redisURL(getenv func(string) string) string {
 // LogValue logs the configuration without secrets.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("nats_url", redactURL(c.NATSURL)),
+		slog.String("nats_url", redactURLs(c.NATSURL)),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.Bool("bull_state", c.BullState),
 		slog.Int("publish_window", c.PublishWindow),
 	)
+}
+
+// redactURLs hides the passwords of a comma-separated list of URLs, as
+// NATS_URL may be, for logging.
+func redactURLs(list string) string {
+	urls := strings.Split(list, ",")
+	for i, u := range urls {
+		urls[i] = redactURL(strings.TrimSpace(u))
+	}
+	return strings.Join(urls, ",")
 }
 
 // redactURL hides the password of a URL for logging.

@@ -1,8 +1,8 @@
-// Package generator builds the orders of a run and publishes them to
-// JetStream. It watches the run state control writes; when a run enters
-// GENERATING it publishes the run's orders chunk by chunk, recording its
-// progress after each acknowledged chunk so that a restart resumes where it
-// stopped.
+// Package generator builds the orders of runs and publishes them to
+// JetStream. Control splits a run into chunk tasks on the GENERATION work
+// queue; any number of generator instances take them, publish each chunk's
+// orders, record the chunk as done in the run's generation progress, then
+// ack the task. A task whose generator died is delivered again to another.
 package generator
 
 import (
@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -21,6 +20,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/logs"
+	"github.com/pedidos/pedidos/infra/metrics"
+	"github.com/pedidos/pedidos/infra/opsserver"
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // Version is reported by the generator micro service.
@@ -31,32 +34,44 @@ const Version = "0.1.0"
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
+	}
+	ops, err := opsserver.Start(ctx, opsserver.Config{Addr: cfg.MetricsAddr, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ops.Stop(context.WithoutCancel(ctx)) }()
+	reg := metrics.Or(cfg.Metrics)
+	if cfg.Metrics == nil {
+		ops.Handle("GET "+metrics.Path, metrics.Handler(reg))
 	}
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name("pedidos-generator"), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connecting to nats at %s: %w", redactURL(cfg.NATSURL), err)
+		return fmt.Errorf("connecting to nats at %s: %w", redactURLs(cfg.NATSURL), err)
 	}
 	defer nc.Close()
 	pub, err := newPublisher(nc, cfg.PublishWindow)
 	if err != nil {
 		return err
 	}
-	var bull *jobs
-	if cfg.BullState {
-		ropts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("parsing redis url %s: %w", redactURL(cfg.RedisURL), err)
-		}
-		rdb := redis.NewClient(ropts)
-		defer func() { _ = rdb.Close() }()
-		bull = newJobs(rdb)
+	ropts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("parsing redis url %s: %w", redactURL(cfg.RedisURL), err)
 	}
+	rdb := redis.NewClient(ropts)
+	defer func() { _ = rdb.Close() }()
+	view := redisstate.New(rdb, redisstate.Options{ViewOff: !cfg.BullState})
 	kv, err := waitBucket(ctx, pub.js, log)
 	if err != nil {
 		return err
 	}
-	g := &generator{kv: kv, pub: pub, jobs: bull, log: log}
+	cons, err := waitConsumer(ctx, pub.js, log)
+	if err != nil {
+		return err
+	}
+	g := &generator{kv: kv, cons: cons, pub: pub, view: view, log: log, meters: newMeters(reg),
+		viewDown: logs.NewOutage(log, "adding jobs to the Bull view in redis", 10*time.Second),
+		natsDown: logs.NewOutage(log, "taking chunk tasks", 10*time.Second)}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        events.GeneratorService,
 		Version:     Version,
@@ -66,32 +81,56 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("starting the generator micro service: %w", err)
 	}
 	defer func() { _ = svc.Stop() }()
-	err = svc.AddEndpoint("stop", micro.HandlerFunc(g.serveStop), micro.WithEndpointSubject(events.SubjectGeneratorStop))
+	// Every instance answers a stop: each stops what it holds of the run.
+	err = svc.AddEndpoint("stop", micro.HandlerFunc(g.serveStop),
+		micro.WithEndpointSubject(events.SubjectGeneratorStop), micro.WithEndpointQueueGroupDisabled())
 	if err != nil {
 		return fmt.Errorf("serving stop: %w", err)
 	}
+	var viewRedis *redis.Client // nil when the Bull view is off
+	if cfg.BullState {
+		viewRedis = rdb
+	}
+	ops.SetReady(readyChecks(nc, viewRedis)...)
 	log.Info("generator ready")
-	return g.watch(ctx)
+	g.work(ctx)
+	log.Info("generator stopped")
+	return nil
 }
 
 // waitBucket waits until control has created the state bucket.
 func waitBucket(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (jetstream.KeyValue, error) {
+	return waitFor(ctx, log, "the state bucket "+events.BucketState, func() (jetstream.KeyValue, error) {
+		return js.KeyValue(ctx, events.BucketState)
+	})
+}
+
+// waitConsumer waits until control has created the generators' consumer.
+func waitConsumer(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (jetstream.Consumer, error) {
+	return waitFor(ctx, log, "the consumer "+events.ConsumerGenerator, func() (jetstream.Consumer, error) {
+		return js.Consumer(ctx, events.StreamGeneration, events.ConsumerGenerator)
+	})
+}
+
+// waitFor calls open until what it opens exists, which control creates.
+func waitFor[T any](ctx context.Context, log *slog.Logger, what string, open func() (T, error)) (T, error) {
 	delay := 100 * time.Millisecond
 	for logged := false; ; {
-		kv, err := js.KeyValue(ctx, events.BucketState)
+		v, err := open()
 		if err == nil {
-			return kv, nil
+			return v, nil
 		}
-		if !errors.Is(err, jetstream.ErrBucketNotFound) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
-			return nil, fmt.Errorf("opening bucket %s: %w", events.BucketState, err)
+		if !errors.Is(err, jetstream.ErrBucketNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) &&
+			!errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+			return v, fmt.Errorf("opening %s: %w", what, err)
 		}
 		if !logged {
-			log.Info("waiting for control to create the state bucket", "bucket", events.BucketState)
+			log.Info("waiting for control to create " + what)
 			logged = true
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return v, ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 2*time.Second)
@@ -99,87 +138,90 @@ func waitBucket(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (
 }
 
 type generator struct {
-	kv   jetstream.KeyValue
-	pub  *publisher
-	jobs *jobs // nil when the Bull view is off
-	log  *slog.Logger
+	kv     jetstream.KeyValue
+	cons   jetstream.Consumer
+	pub    *publisher
+	view   *redisstate.Store
+	log    *slog.Logger
+	meters *meters
+	// viewDown logs a Redis outage once: the view is a projection that
+	// control repairs, and the run goes on without it.
+	viewDown *logs.Outage
+	// natsDown logs once that tasks cannot be taken.
+	natsDown *logs.Outage
 
-	mu      sync.Mutex
-	current *job // the generation going on, if any
+	mu   sync.Mutex
+	runs map[string]*scope // the runs this instance holds chunks of
 }
 
-// watch follows the run key and keeps exactly one generation going while the
-// current run is GENERATING.
-func (g *generator) watch(ctx context.Context) error {
-	w, err := g.kv.Watch(ctx, events.KeyRun)
-	if err != nil {
-		return fmt.Errorf("watching %s: %w", events.KeyRun, err)
-	}
-	defer func() { _ = w.Stop() }()
-	defer g.stop("")
-	for {
-		var entry jetstream.KeyValueEntry
-		select {
-		case <-ctx.Done():
-			return nil
-		case entry = <-w.Updates():
-		}
-		if entry == nil || entry.Operation() != jetstream.KeyValuePut {
-			continue
-		}
-		var run events.Run
-		if err := json.Unmarshal(entry.Value(), &run); err != nil {
-			g.log.Error("ignoring unreadable run state", "err", err)
-			continue
-		}
-		g.follow(ctx, run)
-	}
+// scope is what an instance holds of one run: the chunks it took, which
+// end when the run is stopped.
+type scope struct {
+	runID   string
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped bool
+	chunks  sync.WaitGroup // the chunks held
 }
 
-// follow starts generating run if it is GENERATING and not already being
-// generated, and stops any other generation.
-func (g *generator) follow(ctx context.Context, run events.Run) {
+// enter returns the scope of run runID for one more chunk, which must call
+// leave; false when the run was stopped here.
+func (g *generator) enter(ctx context.Context, runID string) (*scope, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if run.Phase == events.PhaseGenerating && g.current != nil && g.current.runID == run.ID {
-		return
+	s := g.runs[runID]
+	if s == nil {
+		// A task of another run means the runs before are over: forget
+		// them, stopping what is left of them.
+		for id, old := range g.runs {
+			old.cancel()
+			delete(g.runs, id)
+		}
+		s = &scope{runID: runID}
+		s.ctx, s.cancel = context.WithCancel(ctx)
+		if g.runs == nil {
+			g.runs = map[string]*scope{}
+		}
+		g.runs[runID] = s
 	}
-	g.current.stop()
-	g.current = nil
-	if run.Phase == events.PhaseGenerating {
-		g.current = g.start(ctx, run)
+	if s.stopped {
+		return nil, false
 	}
+	s.chunks.Add(1)
+	return s, true
 }
 
-// stop stops the generation of runID ("" for any) and reports whether one
-// was going. When it returns, every publish of that generation is settled.
+// within returns ctx, cancelled as well when the run is stopped here, and
+// the function that releases it.
+func (s *scope) within(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// leave ends a chunk entered with enter.
+func (s *scope) leave() { s.chunks.Done() }
+
+// stop stops what this instance holds of run runID, and reports whether it
+// held any chunk of it. When it returns every publish of the run is
+// settled, and the run's tasks it takes later are dropped.
 func (g *generator) stop(runID string) bool {
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.current == nil || (runID != "" && g.current.runID != runID) {
-		return false
+	s := g.runs[runID]
+	held := s != nil && !s.stopped
+	if s == nil {
+		// Remembered, so that the run's tasks taken later are dropped.
+		s = &scope{runID: runID, ctx: context.Background(), cancel: func() {}}
+		if g.runs == nil {
+			g.runs = map[string]*scope{}
+		}
+		g.runs[runID] = s
 	}
-	g.current.stop()
-	g.current = nil
-	return true
-}
-
-// job is one run's generation in progress.
-type job struct {
-	runID  string
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// start generates run in the background until it is done or stopped.
-func (g *generator) start(ctx context.Context, run events.Run) *job {
-	ctx, cancel := context.WithCancel(ctx)
-	j := &job{runID: run.ID, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(j.done)
-		g.generate(ctx, run)
-	}()
-	return j
+	s.stopped = true
+	s.cancel()
+	g.mu.Unlock()
+	s.chunks.Wait()
+	return held
 }
 
 // serveStop answers control's stop request for a run.
@@ -191,18 +233,9 @@ func (g *generator) serveStop(req micro.Request) {
 	}
 	stopped := g.stop(in.RunID)
 	if stopped {
-		g.log.Info("generation stopped on request", "run_id", in.RunID)
+		g.log.Info("generation stopped on request", slog.String("run_id", in.RunID))
 	}
 	if err := req.RespondJSON(events.StopReply{Stopped: stopped}); err != nil {
-		g.log.Warn("answering stop", "err", err)
+		g.log.Warn("answering stop", slog.Any(logs.ErrorKey, err))
 	}
-}
-
-// stop cancels the generation and waits for it to return; a nil job is a no-op.
-func (j *job) stop() {
-	if j == nil {
-		return
-	}
-	j.cancel()
-	<-j.done
 }

@@ -13,6 +13,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/logs"
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // errAlreadyWritten marks a document MongoDB already holds: an earlier
@@ -50,16 +52,32 @@ type inserter interface {
 	InsertMany(ctx context.Context, docs any, opts ...options.Lister[options.InsertManyOptions]) (*mongo.InsertManyResult, error)
 }
 
-// batcher writes batches of delivered orders to MongoDB, counts them in
-// Redis, keeps the Bull view of the queue, and settles each message with
-// JetStream.
+// batcher writes batches of delivered orders to MongoDB, reports them on
+// the RESULTS stream, keeps the Bull view of the queue, and settles each
+// message with JetStream.
 type batcher struct {
 	orders      inserter
-	counters    *counters
-	jobs        *jobs // nil when the Bull view is off
+	results     *reporter
+	view        *redisstate.Store
 	maxAttempts int
 	log         *slog.Logger
+	meters      *meters
+	// Outages of MongoDB, of the RESULTS stream and of Redis are logged
+	// once per outage, not once per batch or order.
+	writeDown, reportDown, viewDown *logs.Outage
 }
+
+func newBatcher(orders inserter, results *reporter, view *redisstate.Store, maxAttempts int, log *slog.Logger, m *meters) *batcher {
+	return &batcher{
+		orders: orders, results: results, view: view, maxAttempts: maxAttempts, log: log, meters: m,
+		writeDown:  logs.NewOutage(log, "writing orders to mongodb", outageLogInterval),
+		reportDown: logs.NewOutage(log, "reporting batches on the results stream", outageLogInterval),
+		viewDown:   logs.NewOutage(log, "updating the Bull view in redis", outageLogInterval),
+	}
+}
+
+// outageLogInterval is how often an outage in progress is logged again.
+const outageLogInterval = 10 * time.Second
 
 // batch is a fetched batch of one priority on its way to MongoDB.
 type batch struct {
@@ -76,33 +94,62 @@ func (b *batcher) take(ctx context.Context, p events.Priority, epoch uint64, msg
 	for i, m := range msgs {
 		bt.items[i] = prepare(m)
 	}
-	if err := b.jobs.activate(ctx, bt.items); err != nil {
-		b.log.Warn("updating the Bull view", "orders", len(msgs), "err", err)
-	}
+	b.meters.held.WithLabelValues(string(p)).Add(float64(len(msgs)))
+	b.viewed(ctx, b.view.Activate(ctx, jobIDs(bt.items)), len(msgs))
 	return bt
+}
+
+// viewed records how an update of the Bull view went: the view is a
+// projection, and a failed update costs only its accuracy.
+func (b *batcher) viewed(ctx context.Context, err error, orders int) {
+	if err != nil {
+		b.viewDown.Fail(ctx, err, orders)
+		return
+	}
+	b.viewDown.OK(ctx)
+}
+
+// jobIDs returns the Bull job ids of items: their order ids, where known.
+func jobIDs(items []item) []string {
+	ids := make([]string, 0, len(items))
+	for i := range items {
+		if items[i].order.ID != "" {
+			ids = append(ids, items[i].order.ID)
+		}
+	}
+	return ids
+}
+
+// job returns the Bull view's job of an item.
+func (it *item) job() redisstate.Job {
+	return redisstate.Job{ID: it.order.ID, Priority: it.order.Priority, Data: it.msg.Data(), CreatedAt: it.order.CreatedAt}
 }
 
 // handBack returns a batch to JetStream untouched: a quiesce came between
 // its fetch and its write. Its jobs wait again.
 func (b *batcher) handBack(ctx context.Context, bt *batch) {
+	defer b.meters.held.WithLabelValues(string(bt.priority)).Sub(float64(len(bt.items)))
+	jobs := make([]redisstate.Job, 0, len(bt.items))
 	for i := range bt.items {
 		bt.items[i].outcome = retry
+		if bt.items[i].order.ID != "" {
+			jobs = append(jobs, bt.items[i].job())
+		}
 	}
-	if err := b.jobs.finish(ctx, bt.items, time.Now(), time.Now()); err != nil {
-		b.log.Warn("updating the Bull view", "orders", len(bt.items), "err", err)
-	}
+	b.viewed(ctx, b.view.HandBack(ctx, jobs), len(bt.items))
 	for i := range bt.items {
 		_ = bt.items[i].msg.Nak()
 	}
 }
 
 // handle writes a batch. Every message is acked, terminated or nak'ed before
-// handle returns; none is acked before MongoDB acknowledged its write.
-// written is called once MongoDB has answered for the whole batch, before
-// it is counted and settled.
+// handle returns; none is acked before MongoDB acknowledged its write and
+// JetStream stored the batch's report. written is called once MongoDB has
+// answered for the whole batch, before it is reported and settled.
 func (b *batcher) handle(ctx context.Context, bt *batch, written func()) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	items, p := bt.items, bt.priority
+	defer b.meters.held.WithLabelValues(string(p)).Sub(float64(len(items)))
 	docs := make([]any, 0, len(items))
 	arena := make([]byte, 0, len(items)*documentSize)
 	for i := range items {
@@ -115,29 +162,65 @@ func (b *batcher) handle(ctx context.Context, bt *batch, written func()) {
 			docs = append(docs, bson.Raw(arena[start:len(arena):len(arena)]))
 		}
 	}
+	began := time.Now()
 	results := b.write(ctx, docs)
+	b.meters.written(p, time.Since(began))
 	b.failExhausted(ctx, items, now, results)
 	written()
-	t := newTally(p, now)
-	t.done = time.Now()
+	b.noteWrite(ctx, results, p)
+	done := time.Now()
 	for i := range items {
-		it := &items[i]
-		it.outcome = outcomeOf(it, results)
-		if it.doc >= 0 && results[it.doc] == nil {
-			t.add(it.order.RunID, it.reason != "")
+		items[i].outcome = outcomeOf(&items[i], results)
+	}
+	if err := b.results.publish(ctx, report(items, p, now, done, results, b.results.instance)); err != nil {
+		// Unreported orders must not be acked: redelivered, they are found
+		// in MongoDB and reported then.
+		b.reportDown.Fail(ctx, err, len(items), slog.String("priority", string(p)))
+		for i := range items {
+			if items[i].doc >= 0 {
+				items[i].outcome = retry
+			}
 		}
+	} else {
+		b.reportDown.OK(ctx)
+		b.meters.settled(p, items, results)
 	}
-	if err := b.counters.add(ctx, t); err != nil {
-		// The orders are in MongoDB; acking them loses nothing. Control
-		// reconciles the counters from MongoDB when they fall short.
-		b.log.Error("counting processed orders", "priority", p, "orders", len(items), "err", err)
-	}
-	if err := b.jobs.finish(ctx, items, now, t.done); err != nil {
-		b.log.Warn("updating the Bull view", "orders", len(items), "err", err)
-	}
+	b.viewed(ctx, b.view.Finish(ctx, finished(items, now, done)), len(items))
 	for i := range items {
 		b.settle(ctx, &items[i], results)
 	}
+}
+
+// noteWrite logs a write of the whole batch that failed (MongoDB
+// unreachable) as part of an outage: its orders are retried without limit,
+// so one line per outage says how many wait.
+func (b *batcher) noteWrite(ctx context.Context, results []error, p events.Priority) {
+	var be *batchError
+	if len(results) > 0 && errors.As(results[0], &be) {
+		b.writeDown.Fail(ctx, be.err, len(results), slog.String("priority", string(p)))
+		return
+	}
+	b.writeDown.OK(ctx)
+}
+
+// finished is the Bull view's record of a written batch.
+func finished(items []item, processedOn, finishedOn time.Time) *redisstate.Batch {
+	out := &redisstate.Batch{IDs: jobIDs(items), ProcessedOn: processedOn, FinishedOn: finishedOn}
+	for i := range items {
+		it := &items[i]
+		if it.order.ID == "" {
+			continue // nothing to name the job by
+		}
+		switch {
+		case it.outcome == retry:
+			out.Retry = append(out.Retry, it.job())
+		case it.reason != "":
+			out.Failed = append(out.Failed, redisstate.Settled{Job: it.job(), Attempts: it.attempts, Reason: it.reason})
+		default:
+			out.Completed = append(out.Completed, redisstate.Settled{Job: it.job(), Attempts: it.attempts})
+		}
+	}
+	return out
 }
 
 // outcomeOf decides how a message is settled once its batch is written.
@@ -240,21 +323,24 @@ func (b *batcher) settle(ctx context.Context, it *item, results []error) {
 		err = it.msg.Ack()
 	case term:
 		if it.doc < 0 {
-			b.log.Error("dropping undecodable order", "subject", it.msg.Subject(), "reason", it.reason)
+			b.log.Error("dropping undecodable order", slog.Any("subject", it.msg.Subject()), slog.Any("reason", it.reason))
 		}
 		err = it.msg.TermWithReason(it.reason)
 	case retry:
 		delay := backoff(it.attempts)
-		level := slog.LevelWarn
-		if it.attempts >= b.maxAttempts {
-			level = slog.LevelError
+		var be *batchError
+		if it.doc >= 0 && results[it.doc] != nil && !errors.As(results[it.doc], &be) {
+			// This order, not the batch: MongoDB refused it.
+			level := slog.LevelWarn
+			if it.attempts >= b.maxAttempts {
+				level = slog.LevelError
+			}
+			b.log.Log(ctx, level, "order not written; will retry", slog.Any("order_id", it.order.ID), slog.Any("attempts", it.attempts), slog.Any("retry_in", delay), slog.Any(logs.ErrorKey, results[it.doc]))
 		}
-		b.log.Log(ctx, level, "order not written; will retry", "order_id", it.order.ID,
-			"attempts", it.attempts, "retry_in", delay, "err", results[it.doc])
 		err = it.msg.NakWithDelay(delay)
 	}
 	if err != nil {
-		b.log.Warn("settling order with jetstream; it will be redelivered", "order_id", it.order.ID, "err", err)
+		b.log.Warn("settling order with jetstream; it will be redelivered", slog.Any("order_id", it.order.ID), slog.Any(logs.ErrorKey, err))
 	}
 }
 

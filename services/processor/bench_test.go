@@ -2,12 +2,12 @@ package processor
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pedidos/pedidos/events"
 )
@@ -37,47 +37,9 @@ func BenchmarkBatchBuild(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(orders)), "ns/order")
 }
 
-// BenchmarkCounters measures one batch's update of the run counters in a
-// real Redis.
-func BenchmarkCounters(b *testing.B) {
-	e := newEnv(b, false)
-	c := newCounters(e.rdb)
-	ctx := b.Context()
-	b.ReportAllocs()
-	for b.Loop() {
-		t := newTally(events.PriorityVIP, time.Now())
-		t.done = time.Now()
-		for range 500 {
-			t.add("run", false)
-		}
-		if err := c.add(ctx, t); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkBullFinish measures recording a finished batch of 500 jobs in the
-// Bull view of a real Redis, retention trimming included.
-func BenchmarkBullFinish(b *testing.B) {
-	e := newEnv(b, false)
-	j := newJobs(e.rdb, 1000, 10000)
-	orders := makeOrders("run", 500, func(i int) events.Tier { return events.Tiers[i%4] })
-	items := make([]item, len(orders))
-	for i := range orders {
-		items[i] = item{order: orders[i], attempts: 1, msg: fakeMsg{data: orders[i].AppendJSON(nil)}}
-	}
-	ctx := b.Context()
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := j.finish(ctx, items, time.Now(), time.Now()); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkBatchLoop measures the processor's whole batch loop on real
 // JetStream and Redis, with MongoDB replaced by the discarding sink: fetch,
-// decode, build, count, Bull view, ack.
+// decode, build, Bull view, report, ack.
 func BenchmarkBatchLoop(b *testing.B) {
 	e := newEnv(b, false)
 	ctx := b.Context()
@@ -85,8 +47,7 @@ func BenchmarkBatchLoop(b *testing.B) {
 	orders := makeOrders("run-loop", batch, func(i int) events.Tier { return events.TierDiamante })
 	cons, err := e.js.Consumer(ctx, events.StreamOrders, events.ConsumerVIP)
 	must(b, err)
-	bt := &batcher{orders: discard{}, counters: newCounters(e.rdb), jobs: newJobs(e.rdb, 1000, 1000),
-		maxAttempts: 5, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	bt := newBatcher(discard{}, &reporter{js: e.js, instance: "bench"}, e.view, 5, slog.New(slog.DiscardHandler), newMeters(prometheus.NewRegistry()))
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
@@ -108,11 +69,3 @@ func BenchmarkBatchLoop(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/order")
 }
-
-// fakeMsg is a delivered message for benchmarks that need only its data.
-type fakeMsg struct {
-	jetstream.Msg
-	data []byte
-}
-
-func (m fakeMsg) Data() []byte { return m.data }

@@ -5,13 +5,19 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pedidos/pedidos/infra/opsserver"
 )
 
 // Config configures a processor instance.
 type Config struct {
 	// NATSURL, MongoURI and RedisURL locate the servers (NATS_URL,
-	// MONGO_URI, REDIS_URL or REDIS_HOST/REDIS_PORT).
+	// MONGO_URI, REDIS_URL or REDIS_HOST/REDIS_PORT). NATSURL may list
+	// several servers of a cluster, comma-separated.
 	NATSURL  string
 	MongoURI string
 	RedisURL string
@@ -34,6 +40,14 @@ type Config struct {
 	// Bull view keeps, newest first (BULL_KEEP_COMPLETED, BULL_KEEP_FAILED).
 	KeepCompleted int
 	KeepFailed    int
+	// MetricsAddr is where the service serves its ops endpoints, the
+	// /health/live and /health/ready probes (METRICS_ADDR, e.g. ":9090");
+	// "" serves none. The program's -healthcheck probes it.
+	MetricsAddr string
+	// Metrics is where the processor registers its Prometheus metrics:
+	// nil for a registry of its own, served on MetricsAddr; services run in
+	// one process share the process's, which its owner serves.
+	Metrics *prometheus.Registry
 	// FetchWait bounds how long one fetch waits for a full batch.
 	FetchWait time.Duration
 	// ShutdownTimeout bounds how long in-flight batches may take to finish
@@ -93,6 +107,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			*v.dst = n
 		}
 	}
+	if s := getenv("METRICS_ADDR"); s != "" {
+		if err := opsserver.CheckAddr(s); err != nil {
+			return cfg, fmt.Errorf("METRICS_ADDR=%q: %w", s, err)
+		}
+		cfg.MetricsAddr = s
+	}
 	cfg.discardWrites = benchDiscardWrites(getenv)
 	switch s := getenv("BULL_STATE"); s {
 	case "", "true", "1":
@@ -134,7 +154,8 @@ func redisURL(getenv func(string) string) string {
 // LogValue logs the configuration without secrets.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("nats_url", redactURL(c.NATSURL)),
+		slog.String("nats_url", redactURLs(c.NATSURL)),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("mongo_uri", redactURL(c.MongoURI)),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.Int("concurrency", c.Concurrency),
@@ -145,6 +166,16 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("keep_completed", c.KeepCompleted),
 		slog.Int("keep_failed", c.KeepFailed),
 	)
+}
+
+// redactURLs hides the passwords of a comma-separated list of URLs, as
+// NATS_URL may be, for logging.
+func redactURLs(list string) string {
+	urls := strings.Split(list, ",")
+	for i, u := range urls {
+		urls[i] = redactURL(strings.TrimSpace(u))
+	}
+	return strings.Join(urls, ",")
 }
 
 // redactURL hides the password of a URL for logging.

@@ -73,7 +73,7 @@ func (c *consumer) fetch(ctx, work context.Context, queue chan<- *batch) {
 		}
 		failures++
 		if failures == 1 || failures%100 == 0 {
-			c.log.Warn("fetching orders", "priority", c.priority, "failures", failures, "err", err)
+			c.log.Warn("fetching orders", slog.Any("priority", c.priority), slog.Any("failures", failures), slog.Any("error", err))
 		}
 		select {
 		case <-ctx.Done():
@@ -93,8 +93,7 @@ func (c *consumer) handle(ctx context.Context, bt *batch) {
 	defer pass.leave()
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.Error("panic processing batch; redelivering it", "priority", c.priority,
-				"orders", len(bt.items), "panic", fmt.Sprint(r))
+			c.log.Error("panic processing batch; redelivering it", slog.Any("priority", c.priority), slog.Any("orders", len(bt.items)), slog.Any("panic", fmt.Sprint(r)))
 			for i := range bt.items {
 				_ = bt.items[i].msg.NakWithDelay(time.Second)
 			}

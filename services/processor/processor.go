@@ -1,15 +1,15 @@
 // Package processor consumes orders from JetStream and writes each one, once,
 // to MongoDB in its final state. A batch is written with one unordered
 // InsertMany; a duplicate _id means an earlier delivery was already written.
-// Only after MongoDB acknowledged the write is the batch counted in Redis and
-// acked on JetStream. Any number of processor instances may run together.
+// Only after MongoDB acknowledged the write, and JetStream stored the batch's
+// report on the RESULTS stream (what the run's counters are made of), is the
+// batch acked. Any number of processor instances may run together.
 package processor
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -22,6 +22,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/fleet"
+	"github.com/pedidos/pedidos/infra/logs"
+	"github.com/pedidos/pedidos/infra/metrics"
+	"github.com/pedidos/pedidos/infra/opsserver"
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // Version is reported by the processor micro service.
@@ -32,11 +37,20 @@ const Version = "0.1.0"
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
+	}
+	ops, err := opsserver.Start(ctx, opsserver.Config{Addr: cfg.MetricsAddr, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ops.Stop(context.WithoutCancel(ctx)) }()
+	reg := metrics.Or(cfg.Metrics)
+	if cfg.Metrics == nil {
+		ops.Handle("GET "+metrics.Path, metrics.Handler(reg))
 	}
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name("pedidos-processor"), nats.MaxReconnects(-1))
 	if err != nil {
-		return fmt.Errorf("connecting to nats at %s: %w", redactURL(cfg.NATSURL), err)
+		return fmt.Errorf("connecting to nats at %s: %w", redactURLs(cfg.NATSURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
@@ -60,15 +74,9 @@ func Run(ctx context.Context, cfg Config) error {
 		orders = discard{}
 		log.Warn("BENCHMARK BUILD: orders are NOT written to MongoDB (BENCH_DISCARD_WRITES)")
 	}
-	b := &batcher{
-		orders:      orders,
-		counters:    newCounters(rdb),
-		maxAttempts: cfg.MaxAttempts,
-		log:         log,
-	}
-	if cfg.BullState {
-		b.jobs = newJobs(rdb, cfg.KeepCompleted, cfg.KeepFailed)
-	}
+	view := redisstate.New(rdb, redisstate.Options{
+		KeepCompleted: cfg.KeepCompleted, KeepFailed: cfg.KeepFailed, ViewOff: !cfg.BullState,
+	})
 	g := newGate(cfg.Writers)
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        events.ProcessorService,
@@ -79,9 +87,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("starting the processor micro service: %w", err)
 	}
 	defer func() { _ = svc.Stop() }()
-	if err := serveQuiesce(svc, g, svc.Info().ID, log); err != nil {
+	instance := svc.Info().ID
+	if err := serveQuiesce(svc, g, instance, log); err != nil {
 		return fmt.Errorf("serving quiesce: %w", err)
 	}
+	b := newBatcher(orders, &reporter{js: js, instance: instance}, view, cfg.MaxAttempts, log, newMeters(reg))
 	var consumers []*consumer
 	for _, p := range [...]events.Priority{events.PriorityVIP, events.PriorityNormal} {
 		cons, err := waitConsumer(ctx, js, events.OrderConsumer(p), log)
@@ -96,7 +106,11 @@ func Run(ctx context.Context, cfg Config) error {
 			batchSize: cfg.BatchSize, fetchWait: cfg.FetchWait, log: log,
 		})
 	}
-	log.Info("processor ready", "concurrency", cfg.Concurrency, "batch_size", cfg.BatchSize)
+	if err := reclaim(ctx, nc, js, instance, consumers, log); err != nil {
+		log.Warn("delivering again what a stopped processor held", slog.Any(logs.ErrorKey, err))
+	}
+	ops.SetReady(readyChecks(nc, mc, rdb)...)
+	log.Info("processor ready", slog.Any("concurrency", cfg.Concurrency), slog.Any("batch_size", cfg.BatchSize))
 
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -110,11 +124,46 @@ func Run(ctx context.Context, cfg Config) error {
 	select {
 	case <-drained:
 	case <-time.After(cfg.ShutdownTimeout):
-		log.Warn("in-flight batches did not finish in time; cancelling them", "timeout", cfg.ShutdownTimeout)
+		log.Warn("in-flight batches did not finish in time; cancelling them", slog.Any("timeout", cfg.ShutdownTimeout))
 		stopWork()
 		<-drained
 	}
+	// Every batch is settled: control need not deliver again what this
+	// instance held.
+	if err := nc.Publish(events.SubjectProcessorStopped, []byte(instance)); err == nil {
+		_ = nc.Flush()
+	}
 	log.Info("processor stopped")
+	return nil
+}
+
+// reclaim resets the consumers to their ack floor when no other processor
+// runs: whatever they have delivered and not seen acked was held by
+// processors that are gone (the whole stack was killed, say), and would
+// otherwise be delivered again only after the ack wait.
+func reclaim(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, self string, consumers []*consumer, log *slog.Logger) error {
+	ids, err := fleet.Instances(ctx, nc, events.ProcessorService)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if id != self {
+			return nil // control watches the others
+		}
+	}
+	for _, c := range consumers {
+		info, err := c.cons.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.NumAckPending == 0 {
+			continue
+		}
+		if _, err := js.ResetConsumer(ctx, events.StreamOrders, info.Name); err != nil {
+			return err
+		}
+		log.Info("orders a stopped processor held are delivered again", slog.Any("consumer", info.Name), slog.Any("orders", info.NumAckPending))
+	}
 	return nil
 }
 
@@ -131,7 +180,7 @@ func waitConsumer(ctx context.Context, js jetstream.JetStream, name string, log 
 			return nil, fmt.Errorf("looking up consumer %s: %w", name, err)
 		}
 		if !logged {
-			log.Info("waiting for control to create the consumer", "consumer", name)
+			log.Info("waiting for control to create the consumer", slog.Any("consumer", name))
 			logged = true
 		}
 		select {

@@ -2,8 +2,9 @@ package processor
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/pedidos/pedidos/events"
 	"github.com/pedidos/pedidos/infra/devstack/devstacktest"
+	"github.com/pedidos/pedidos/infra/redisstate"
 )
 
 // env is one test's servers, clients and topology.
@@ -27,6 +29,7 @@ type env struct {
 	js     jetstream.JetStream
 	orders *mongo.Collection
 	rdb    *redis.Client
+	view   *redisstate.Store
 }
 
 // newEnv starts the servers and creates the ORDERS stream and its two
@@ -44,6 +47,8 @@ func newEnv(t testing.TB, normalPaused bool) *env {
 		Name: events.StreamOrders, Subjects: []string{events.SubjectOrdersVIP, events.SubjectOrdersNormal},
 		Retention: jetstream.WorkQueuePolicy, Duplicates: events.OrdersDuplicateWindow,
 	})
+	must(t, err)
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: events.StreamResults, Subjects: []string{events.SubjectResults}})
 	must(t, err)
 	for _, p := range []events.Priority{events.PriorityVIP, events.PriorityNormal} {
 		cfg := jetstream.ConsumerConfig{
@@ -65,16 +70,20 @@ func newEnv(t testing.TB, normalPaused bool) *env {
 	must(t, err)
 	rdb := redis.NewClient(ropts)
 	t.Cleanup(func() { _ = rdb.Close() })
+	view := redisstate.New(rdb, redisstate.Options{KeepCompleted: 1000, KeepFailed: 1000})
+	_, err = view.Wipe(ctx) // an empty, intact view, as control leaves it
+	must(t, err)
 	return &env{
 		cfg: Config{
 			NATSURL: stack.NATSURL, MongoURI: stack.MongoURI, RedisURL: stack.RedisURL,
 			Concurrency: 3, Writers: 2, BatchSize: 100, MaxAttempts: 3, BullState: true, KeepCompleted: 1000, KeepFailed: 1000,
 			FetchWait: 100 * time.Millisecond, ShutdownTimeout: 5 * time.Second,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Logger: slog.New(slog.DiscardHandler),
 		},
 		js:     js,
 		orders: mc.Database(events.Database).Collection(events.CollectionOrders),
 		rdb:    rdb,
+		view:   view,
 	}
 }
 
@@ -101,19 +110,71 @@ func (e *env) publish(t *testing.T, subject string, payloads ...[]byte) {
 	}
 }
 
-// counters waits until the run's counters reach want done orders and
-// returns them.
-func (e *env) counters(t *testing.T, runID string, want int64) events.RunCounters {
+// tally is what the reports of one run on the RESULTS stream add up to, as
+// control folds them: each order counted once, by key.
+type tally struct {
+	processed, failed map[events.Priority]map[uint64]bool
+	duplicates        int
+	first, last       map[events.Priority]time.Time
+}
+
+func (tl *tally) count(set map[events.Priority]map[uint64]bool, p events.Priority) int {
+	return len(set[p])
+}
+
+// results waits until the reports of run runID name want orders in all, and
+// returns their tally.
+func (e *env) results(t *testing.T, runID string, want int) *tally {
 	t.Helper()
-	var c events.RunCounters
+	var tl *tally
 	waitFor(t, 60*time.Second, func() bool {
-		h, err := e.rdb.HGetAll(t.Context(), events.RunCountersKey(runID)).Result()
-		must(t, err)
-		c, err = events.ParseRunCounters(h)
-		must(t, err)
-		return c.Done(events.PriorityVIP)+c.Done(events.PriorityNormal) >= want
+		tl = e.fold(t, runID)
+		n := 0
+		for _, p := range []events.Priority{events.PriorityVIP, events.PriorityNormal} {
+			n += len(tl.processed[p]) + len(tl.failed[p])
+		}
+		return n >= want
 	})
-	return c
+	return tl
+}
+
+// fold reads every report of run runID.
+func (e *env) fold(t *testing.T, runID string) *tally {
+	t.Helper()
+	tl := &tally{
+		processed: map[events.Priority]map[uint64]bool{}, failed: map[events.Priority]map[uint64]bool{},
+		first: map[events.Priority]time.Time{}, last: map[events.Priority]time.Time{},
+	}
+	stream, err := e.js.Stream(t.Context(), events.StreamResults)
+	must(t, err)
+	for seq := uint64(1); ; seq++ {
+		msg, err := stream.GetMsg(t.Context(), seq, jetstream.WithGetMsgSubject(events.ResultSubject(runID)))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return tl
+		}
+		must(t, err)
+		seq = msg.Sequence
+		var r events.BatchResult
+		must(t, json.Unmarshal(msg.Data, &r))
+		for _, set := range []struct {
+			keys events.OrderKeys
+			dst  map[events.Priority]map[uint64]bool
+		}{{r.Processed, tl.processed}, {r.Failed, tl.failed}} {
+			if set.dst[r.Priority] == nil {
+				set.dst[r.Priority] = map[uint64]bool{}
+			}
+			for _, k := range set.keys {
+				set.dst[r.Priority][k] = true
+			}
+		}
+		tl.duplicates += r.Duplicates
+		if f, ok := tl.first[r.Priority]; !ok || r.ProcessedAt.Before(f) {
+			tl.first[r.Priority] = r.ProcessedAt
+		}
+		if r.ProcessedAt.After(tl.last[r.Priority]) {
+			tl.last[r.Priority] = r.ProcessedAt
+		}
+	}
 }
 
 // waitEmpty waits until the stream holds no message: all acked or terminated.
@@ -154,13 +215,18 @@ func TestProcessorWritesEachOrderOnceInItsFinalState(t *testing.T) {
 	e.publishOrders(t, orders)
 	e.start(t)
 
-	c := e.counters(t, "run-a", 1000)
+	c := e.results(t, "run-a", 1000)
 	e.waitEmpty(t)
-	if c.Processed.VIP != 250 || c.Processed.Normal != 750 || c.Failed.Total() != 0 {
-		t.Errorf("counters = %+v, want 250 VIP and 750 NORMAL processed", c)
+	vip, normal := c.count(c.processed, events.PriorityVIP), c.count(c.processed, events.PriorityNormal)
+	failed := c.count(c.failed, events.PriorityVIP) + c.count(c.failed, events.PriorityNormal)
+	if vip != 250 || normal != 750 || failed != 0 || c.duplicates != 0 {
+		t.Errorf("reports name %d VIP and %d NORMAL orders processed, %d failed, %d duplicates; "+
+			"want 250 and 750, none", vip, normal, failed, c.duplicates)
 	}
-	if c.VIP.First == nil || c.Normal.Last == nil {
-		t.Errorf("processing windows not recorded: %+v", c)
+	for _, o := range orders {
+		if !c.processed[o.Priority][events.OrderKey(o.ID)] {
+			t.Fatalf("no report names order %s", o.ID)
+		}
 	}
 	cur, err := e.orders.Find(t.Context(), bson.D{{Key: "runId", Value: "run-a"}})
 	must(t, err)
@@ -199,14 +265,14 @@ func TestProcessorRedeliveredOrdersAreNotWrittenOrCountedTwice(t *testing.T) {
 	}
 	_, err := e.orders.InsertMany(t.Context(), earlier)
 	must(t, err)
-	must(t, e.rdb.HSet(t.Context(), events.RunCountersKey("run-b"), events.FieldProcessed(events.PriorityNormal), 200).Err())
 	e.publishOrders(t, orders)
 	e.start(t)
 
-	c := e.counters(t, "run-b", 400)
+	c := e.results(t, "run-b", 400)
 	e.waitEmpty(t)
-	if c.Processed.Normal != 400 {
-		t.Errorf("processed NORMAL = %d, want 400 (200 earlier + 200 new)", c.Processed.Normal)
+	if n := c.count(c.processed, events.PriorityNormal); n != 400 || c.duplicates != 200 {
+		t.Errorf("reports name %d NORMAL orders processed with %d duplicates; want all 400, 200 of them "+
+			"found already written (their earlier write was never reported)", n, c.duplicates)
 	}
 	n, err := e.orders.CountDocuments(t.Context(), bson.D{{Key: "runId", Value: "run-b"}})
 	must(t, err)
@@ -227,11 +293,11 @@ func TestProcessorRecordsInvalidOrdersAsFailed(t *testing.T) {
 	e.publishOrders(t, good)
 	e.start(t)
 
-	c := e.counters(t, "run-c", 2)
-	e.counters(t, "run-c-ok", 10)
+	c := e.results(t, "run-c", 2)
+	e.results(t, "run-c-ok", 10)
 	e.waitEmpty(t)
-	if c.Failed.VIP != 2 || c.Processed.VIP != 0 {
-		t.Errorf("counters = %+v, want 2 VIP failed", c)
+	if f, p := c.count(c.failed, events.PriorityVIP), c.count(c.processed, events.PriorityVIP); f != 2 || p != 0 {
+		t.Errorf("reports name %d VIP orders failed and %d processed, want 2 and 0", f, p)
 	}
 	var failed []document
 	cur, err := e.orders.Find(t.Context(), bson.D{{Key: "runId", Value: "run-c"}})
@@ -259,9 +325,9 @@ func TestProcessorTakesNothingFromAPausedConsumer(t *testing.T) {
 	e.publishOrders(t, makeOrders("run-d", 100, func(i int) events.Tier { return events.Tiers[i%4] }))
 	e.start(t)
 
-	c := e.counters(t, "run-d", 25)
-	if c.Processed.Normal != 0 {
-		t.Fatalf("processed %d NORMAL orders from a paused consumer", c.Processed.Normal)
+	c := e.results(t, "run-d", 25)
+	if n := c.count(c.processed, events.PriorityNormal); n != 0 {
+		t.Fatalf("processed %d NORMAL orders from a paused consumer", n)
 	}
 	cons, err := e.js.Consumer(t.Context(), events.StreamOrders, events.ConsumerNormal)
 	must(t, err)
@@ -270,9 +336,10 @@ func TestProcessorTakesNothingFromAPausedConsumer(t *testing.T) {
 	}
 	_, err = e.js.ResumeConsumer(t.Context(), events.StreamOrders, events.ConsumerNormal)
 	must(t, err)
-	c = e.counters(t, "run-d", 100)
-	if c.Processed.Normal != 75 || !c.VIP.Last.Before(*c.Normal.First) {
-		t.Errorf("after resume: %+v", c)
+	c = e.results(t, "run-d", 100)
+	if n := c.count(c.processed, events.PriorityNormal); n != 75 || !c.last[events.PriorityVIP].Before(c.first[events.PriorityNormal]) {
+		t.Errorf("after resume: %d NORMAL processed, VIP until %v, NORMAL from %v", n,
+			c.last[events.PriorityVIP], c.first[events.PriorityNormal])
 	}
 }
 
@@ -301,105 +368,43 @@ func TestProcessorKeepsTheBullView(t *testing.T) {
 	e.cfg.KeepCompleted = 50
 	orders := makeOrders("run-e", 300, func(i int) events.Tier { return events.Tiers[i%4] })
 	orders[7].Valor = -1 // fails
-	// The generator adds each job (hash and wait entry) before publishing it.
+	// The generator adds the jobs before publishing them.
 	ctx := t.Context()
-	for _, o := range orders {
-		must(t, e.rdb.HSet(ctx, events.BullKey(o.ID), events.BullFieldName, events.BullJobName,
-			events.BullFieldData, o.AppendJSON(nil), events.BullFieldTimestamp, o.CreatedAt.UnixMilli(),
-			events.BullFieldDelay, 0).Err())
-		must(t, e.rdb.LPush(ctx, events.BullKey(events.BullWait), o.ID).Err())
+	jobs := make([]redisstate.Job, len(orders))
+	for i, o := range orders {
+		jobs[i] = redisstate.Job{ID: o.ID, Priority: o.Priority, Data: o.AppendJSON(nil), CreatedAt: o.CreatedAt}
 	}
+	must(t, e.view.AddJobs(ctx, "run-e", 0, jobs))
+	must(t, e.view.ReleaseNormal(ctx)) // both consumers flow in this test
 	e.publishOrders(t, orders)
 	e.start(t)
-	e.counters(t, "run-e", 300)
+	e.results(t, "run-e", 300)
 	e.waitEmpty(t)
 
-	lens := func(key string) int64 {
-		n, err := e.rdb.LLen(ctx, events.BullKey(key)).Result()
+	var counts redisstate.JobCounts
+	waitFor(t, 10*time.Second, func() bool {
+		var err error
+		counts, err = e.view.JobCounts(ctx)
 		must(t, err)
-		return n
+		return counts.Active == 0
+	})
+	if want := (redisstate.JobCounts{Completed: 50, Failed: 1}); counts != want {
+		t.Errorf("job counts %+v, want %+v: nothing waiting or active, the newest 50 completed kept, 1 failed", counts, want)
 	}
-	cards := func(key string) int64 {
-		n, err := e.rdb.ZCard(ctx, events.BullKey(key)).Result()
-		must(t, err)
-		return n
-	}
-	waitFor(t, 10*time.Second, func() bool { return lens(events.BullActive) == 0 })
-	if w := lens(events.BullWait); w != 0 {
-		t.Errorf("wait holds %d jobs after every order was processed", w)
-	}
-	if c, f := cards(events.BullCompleted), cards(events.BullFailed); c != 50 || f != 1 {
-		t.Errorf("completed %d, failed %d; want the newest 50 kept and 1 failed", c, f)
-	}
-	failed, err := e.rdb.HGetAll(ctx, events.BullKey(orders[7].ID)).Result()
+	_, failed, err := e.view.Jobs(ctx, []string{redisstate.TypeFailed}, 0, 10)
 	must(t, err)
-	if failed[events.BullFieldFailedReason] == "" || failed[events.BullFieldFinishedOn] == "" {
-		t.Errorf("failed job hash = %v; want a failedReason and finishedOn", failed)
+	if len(failed) != 1 || failed[0].ID != orders[7].ID || failed[0].FailedReason == nil || failed[0].FinishedOn == nil {
+		t.Errorf("failed jobs = %+v; want order %s with a failedReason and finishedOn", failed, orders[7].ID)
 	}
-	kept, err := e.rdb.ZRange(ctx, events.BullKey(events.BullCompleted), 0, -1).Result()
+	_, kept, err := e.view.Jobs(ctx, []string{redisstate.TypeCompleted}, 0, 100)
 	must(t, err)
-	for _, id := range kept {
-		h, err := e.rdb.HGetAll(ctx, events.BullKey(id)).Result()
-		must(t, err)
+	for _, j := range kept {
 		var o events.Order
-		if err := events.DecodeOrder([]byte(h[events.BullFieldData]), &o); err != nil || o.ID != id {
-			t.Fatalf("completed job %s: data %q does not decode to its order (%v)", id, h[events.BullFieldData], err)
+		if err := events.DecodeOrder(j.Data, &o); err != nil || o.ID != j.ID {
+			t.Fatalf("completed job %s: data %s does not decode to its order (%v)", j.ID, j.Data, err)
 		}
-		if h[events.BullFieldProcessedOn] == "" || h[events.BullFieldAttemptsMade] != "1" {
-			t.Fatalf("completed job %s hash = %v", id, h)
+		if j.ProcessedOn == nil || j.AttemptsMade != 1 {
+			t.Fatalf("completed job %+v", j)
 		}
-	}
-	// Trimmed jobs leave no hash behind: 300 jobs, 50 + 1 kept.
-	keys, err := e.rdb.Keys(ctx, events.BullKey("run-e-*")).Result()
-	must(t, err)
-	if len(keys) != 51 {
-		t.Errorf("%d job hashes left, want 51", len(keys))
-	}
-}
-
-// TestBullViewMovesTheBatchJobs checks that a batch moves its own jobs
-// between the lists, whatever order batches come in, and that jobs handed
-// back for a retry are next in line.
-func TestBullViewMovesTheBatchJobs(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, false)
-	ctx := t.Context()
-	j := newJobs(e.rdb, 10, 10)
-	wait, active := events.BullKey(events.BullWait), events.BullKey(events.BullActive)
-	for i := 1; i <= 10; i++ { // j1 is the oldest, at the right end
-		must(t, e.rdb.LPush(ctx, wait, fmt.Sprintf("j%d", i)).Err())
-	}
-	batch := func(ids ...string) []item {
-		items := make([]item, len(ids))
-		for i, id := range ids {
-			items[i] = item{order: events.Order{ID: id}, msg: fakeMsg{data: []byte("{}")}}
-		}
-		return items
-	}
-	list := func(key string) []string {
-		l, err := e.rdb.LRange(ctx, key, 0, -1).Result()
-		must(t, err)
-		return l
-	}
-	second := batch("j3", "j4")
-	first := batch("j1", "j2")
-	must(t, j.activate(ctx, second)) // the later batch gets its write slot first
-	must(t, j.activate(ctx, first))
-	if got, want := fmt.Sprint(list(wait)), "[j10 j9 j8 j7 j6 j5]"; got != want {
-		t.Fatalf("wait = %s, want %s", got, want)
-	}
-	if got, want := fmt.Sprint(list(active)), "[j2 j1 j4 j3]"; got != want {
-		t.Fatalf("active = %s, want %s", got, want)
-	}
-	second[1].outcome = retry
-	must(t, j.finish(ctx, second, time.Now(), time.Now()))
-	if got, want := fmt.Sprint(list(active)), "[j2 j1]"; got != want {
-		t.Errorf("active after the batch = %s, want %s", got, want)
-	}
-	if got, want := fmt.Sprint(list(wait)), "[j10 j9 j8 j7 j6 j5 j4]"; got != want {
-		t.Errorf("wait after a retry = %s, want %s (the retried job next in line)", got, want)
-	}
-	if n, err := e.rdb.ZScore(ctx, events.BullKey(events.BullCompleted), "j3").Result(); err != nil || n == 0 {
-		t.Errorf("j3 is not completed: %v", err)
 	}
 }

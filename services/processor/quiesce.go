@@ -91,9 +91,9 @@ func serveQuiesce(svc micro.Service, g *gate, instance string, log *slog.Logger)
 		var in events.QuiesceRequest
 		_ = json.Unmarshal(req.Data(), &in) // the reason is only logged
 		finished := g.quiesce()
-		log.Info("quiesced", "reason", in.Reason, "batches_finished", finished)
+		log.Info("quiesced", slog.Any("reason", in.Reason), slog.Any("batches_finished", finished))
 		if err := req.RespondJSON(events.QuiesceReply{Instance: instance, Finished: finished}); err != nil {
-			log.Warn("answering quiesce", "err", err)
+			log.Warn("answering quiesce", slog.Any("error", err))
 		}
 	}), micro.WithEndpointSubject(events.SubjectQuiesce), micro.WithEndpointQueueGroupDisabled())
 }

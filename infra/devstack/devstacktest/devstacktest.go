@@ -9,7 +9,8 @@
 //	}
 //
 // Redis is redis-server when it is on PATH (CI installs it), else the
-// in-process miniredis; the test log says which.
+// in-process miniredis; the test log says which. StartNATSCluster starts a
+// three-node JetStream cluster instead, for replicated streams.
 package devstacktest
 
 import (
@@ -91,4 +92,29 @@ func (w *testWriter) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
+}
+
+// StartNATSCluster starts a JetStream cluster of nodes nats-servers (0:
+// devstack.DefaultClusterNodes) routed to each other on loopback, with
+// their data in t.TempDir(), and stops it in t.Cleanup. Its warnings and
+// errors go to the test log. It fails the test if the cluster does not
+// start.
+func StartNATSCluster(t testing.TB, nodes int) *devstack.NATSCluster {
+	t.Helper()
+	w := &testWriter{t: t}
+	t.Cleanup(w.close) // registered first, so it runs after Close below
+	c, err := devstack.StartNATSCluster(t.Context(), devstack.NATSClusterConfig{
+		Dir:    t.TempDir(),
+		Nodes:  nodes,
+		Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatalf("starting the nats cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("stopping the nats cluster: %v", err)
+		}
+	})
+	return c
 }

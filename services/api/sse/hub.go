@@ -132,6 +132,8 @@ type Hub struct {
 	lastSeq uint64
 	created time.Time // when the stream the ring comes from was created
 	clients map[*client]struct{}
+	// listeners take the events besides the clients (see Listen).
+	listeners map[*Listener]struct{}
 }
 
 // client is one connected stream.
@@ -154,6 +156,7 @@ func NewHub(cfg Config) *Hub {
 		done:      make(chan struct{}),
 		ring:      newRing(cfg.History),
 		clients:   make(map[*client]struct{}),
+		listeners: make(map[*Listener]struct{}),
 	}
 }
 
@@ -177,7 +180,7 @@ func (h *Hub) Close() {
 	h.closeOnce.Do(func() { close(h.done) })
 }
 
-// Clients returns the number of connected clients.
+// Clients returns the number of connected SSE clients.
 func (h *Hub) Clients() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -329,7 +332,7 @@ func (h *Hub) publishProgress(m *sse.Message) {
 }
 
 // tickProgress publishes a progress event every interval while a run is
-// active and clients listen, and one more when the run ends.
+// active and clients or listeners want it, and one more when the run ends.
 func (h *Hub) tickProgress(ctx context.Context) {
 	t := time.NewTicker(h.cfg.ProgressInterval)
 	defer t.Stop()
@@ -344,7 +347,7 @@ func (h *Hub) tickProgress(ctx context.Context) {
 		if !active && !wasActive {
 			continue
 		}
-		if h.Clients() == 0 {
+		if !h.wanted() {
 			wasActive = active
 			continue
 		}
@@ -366,6 +369,7 @@ func (h *Hub) tickProgress(ctx context.Context) {
 		m := &sse.Message{Type: sse.Type(EventProgress)}
 		m.AppendData(string(data))
 		h.publishProgress(m)
+		h.notifyProgress(data)
 	}
 }
 
@@ -481,6 +485,7 @@ func (h *Hub) handlePhase(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	h.publishPhase(meta.Sequence.Stream, phaseMessage(meta.Sequence.Stream, &ev))
+	h.notifyPhase(meta.Sequence.Stream, &ev)
 }
 
 // phaseMessage encodes ev as the phase event of stream sequence seq.

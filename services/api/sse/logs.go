@@ -37,11 +37,18 @@ func (h *Hub) followLogs(ctx context.Context) {
 	}
 }
 
-// publishLog sends l to every client that has room for it.
+// publishLog sends l to every client that has room for it, and to the
+// listeners.
 func (h *Hub) publishLog(l logs.Line) {
 	data, _ := json.Marshal(logEvent{Time: l.Time.UTC(), Level: l.Level.String(), Process: l.Process, Msg: l.Msg}) // always marshals
 	m := &sse.Message{Type: sse.Type(EventLog)}
 	m.AppendData(string(data))
+	h.sendLog(m)
+	h.notifyLog(l)
+}
+
+// sendLog sends m to every client that has room for it.
+func (h *Hub) sendLog(m *sse.Message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.clients {

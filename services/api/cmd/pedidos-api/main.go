@@ -3,6 +3,9 @@
 // default text on a terminal, json otherwise), LOG_LEVEL (debug, info,
 // warn, error; default info) and BACKEND_LOGS (default true: log files
 // under DATA_DIR/logs) shape its logs (see infra/logs.FromEnv).
+// `pedidos-api -healthcheck`, run with the same environment (a container's
+// HEALTHCHECK), asks the running api's GET /pedidos/health/ready on PORT
+// and exits 0 when it is ready, 1 when not.
 package main
 
 import (
@@ -10,14 +13,31 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pedidos/pedidos/infra/logs"
+	"github.com/pedidos/pedidos/infra/opsserver"
 	"github.com/pedidos/pedidos/services/api"
 )
 
-func main() { logs.Main("api", configure) }
+func main() {
+	if done, code := opsserver.Flags(context.Background(), os.Args, os.Getenv, os.Stderr, healthURL); done {
+		os.Exit(code)
+	}
+	logs.Main("api", configure)
+}
+
+// healthURL is the readiness URL of the api that getenv configures.
+func healthURL(getenv func(string) string) (string, error) {
+	cfg, err := api.ConfigFromEnv(getenv)
+	if err != nil {
+		return "", err
+	}
+	return opsserver.ProbeURL(":"+strconv.Itoa(cfg.Port), cfg.ReadyPath())
+}
 
 // run is the program with its environment and stdout given.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {

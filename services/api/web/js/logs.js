@@ -1,6 +1,6 @@
 // The log tail: the last lines of the services' log files (GET
-// /pedidos/logs), then every WARN and ERROR line as it is logged (the event
-// stream's log events), filtered by level.
+// /pedidos/logs, its structured entries), then every WARN and ERROR line as
+// it is logged (the event stream's log events), filtered by level.
 
 import { el, formatClock } from "./format.js";
 
@@ -31,7 +31,8 @@ export function createLogsView({ api }) {
     const res = await api.get("/logs", { lines: initialLines });
     const tail = res.logs;
     note.textContent = tail.enabled ? "Live: warnings and errors as they are logged." : tail.message;
-    lines = [...tail.logMessages, ...tail.warnMessages, ...tail.errorMessages]
+    const { logMessages, warnMessages, errorMessages } = tail.entries;
+    lines = [...logMessages, ...warnMessages, ...errorMessages]
       .sort((a, b) => Date.parse(a.time) - Date.parse(b.time))
       .slice(-maxLines);
     render();

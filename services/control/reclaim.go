@@ -1,0 +1,126 @@
+package control
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/fleet"
+	"github.com/pedidos/pedidos/infra/logs"
+)
+
+// A processor that dies holds the orders it fetched and had not settled:
+// JetStream would deliver them again only after the ack wait (a minute).
+// Control watches the processor instances, and when one vanishes it resets
+// the consumers to their ack floor, so that what it held is delivered again
+// at once. A live processor that held some of those orders too settles
+// them as usual; their second delivery is found already written. (A
+// processor that starts while no other runs resets them itself: see package
+// processor.)
+
+// watchEvery is how often the processor instances are counted.
+const watchEvery = 2 * time.Second
+
+// reclaimer resets the consumers when a processor instance dies.
+type reclaimer struct {
+	nc   *nats.Conn
+	cons consumers
+	log  *slog.Logger
+	down *logs.Outage
+	// seen are the instances of the last count; gone those missed in it.
+	seen, gone map[string]bool
+
+	mu      sync.Mutex
+	stopped map[string]bool // instances that said they stopped cleanly
+}
+
+func newReclaimer(nc *nats.Conn, cons consumers, log *slog.Logger) *reclaimer {
+	return &reclaimer{nc: nc, cons: cons, log: log, down: logs.NewOutage(log, "watching the processors", 30*time.Second),
+		seen: map[string]bool{}, gone: map[string]bool{}, stopped: map[string]bool{}}
+}
+
+// run counts the instances every watchEvery until ctx ends.
+func (r *reclaimer) run(ctx context.Context) {
+	sub, err := r.nc.Subscribe(events.SubjectProcessorStopped, func(msg *nats.Msg) {
+		r.mu.Lock()
+		r.stopped[string(msg.Data)] = true
+		r.mu.Unlock()
+	})
+	if err != nil {
+		r.log.Error("listening for processors that stop", slog.Any(logs.ErrorKey, err))
+	} else {
+		defer func() { _ = sub.Unsubscribe() }()
+	}
+	t := time.NewTicker(watchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := r.check(ctx); err != nil && ctx.Err() == nil {
+			r.down.Fail(ctx, err, 1)
+			continue
+		}
+		r.down.OK(ctx)
+	}
+}
+
+// check counts the instances; one missed by two counts in a row is dead,
+// and what it held is delivered again.
+func (r *reclaimer) check(ctx context.Context) error {
+	ids, err := fleet.Instances(ctx, r.nc, events.ProcessorService)
+	if err != nil {
+		return err
+	}
+	now := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		now[id] = true
+	}
+	var dead []string
+	r.mu.Lock()
+	stopped := r.stopped
+	r.stopped = map[string]bool{}
+	r.mu.Unlock()
+	for id := range r.seen {
+		switch {
+		case now[id] || stopped[id]:
+		case r.gone[id]:
+			dead = append(dead, id)
+			delete(r.gone, id)
+		default:
+			r.gone[id] = true
+			now[id] = true // missed once: counted again next time
+		}
+	}
+	for id := range r.gone {
+		if !r.seen[id] {
+			delete(r.gone, id)
+		}
+	}
+	r.seen = now
+	if len(dead) == 0 {
+		return nil
+	}
+	return r.reclaim(ctx, dead)
+}
+
+// reclaim resets both consumers to their ack floor.
+func (r *reclaimer) reclaim(ctx context.Context, dead []string) error {
+	for _, p := range [...]events.Priority{events.PriorityVIP, events.PriorityNormal} {
+		held, err := r.cons.reset(ctx, p)
+		if err != nil {
+			return err
+		}
+		if held > 0 {
+			r.log.Info("orders a stopped processor held are delivered again", slog.String("consumer", events.OrderConsumer(p)),
+				slog.Int("orders", held), slog.Any("dead_processors", dead))
+		}
+	}
+	return nil
+}
