@@ -84,10 +84,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return errors.Join(err, st.close(ctx), ln.Close())
 	}
+	var unused unusedConns
 	httpServer := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnState:         unused.track,
 	}
 	// http.Server.Shutdown does not cancel requests; event streams and
 	// socket.io long polls would hold it until its timeout, and it does not
@@ -117,7 +119,11 @@ func Run(ctx context.Context, cfg Config) error {
 	// Step 1: stop taking requests; wait for those in flight.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	if serr := httpServer.Shutdown(sctx); serr != nil {
+	shutDown := make(chan struct{})
+	wg.Go(func() { unused.closeAfterGrace(shutDown) })
+	serr := httpServer.Shutdown(sctx)
+	close(shutDown)
+	if serr != nil {
 		logger.LogAttrs(ctx, slog.LevelWarn, "http shutdown timed out; closing connections", slog.Any("error", serr))
 		_ = httpServer.Close() // its error is the listener's, already closed
 	}

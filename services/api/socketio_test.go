@@ -462,7 +462,9 @@ func TestSocketIOUnderPathPrefix(t *testing.T) {
 }
 
 // TestSocketIOShutdown checks that a long-polling request does not hold
-// the api's shutdown: it is ended at once, and Run returns.
+// the api's shutdown, nor does a connection that has sent no request (as
+// a browser's preconnect leaves): the poll is ended at once, the unused
+// connection closed, and Run returns.
 func TestSocketIOShutdown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
@@ -491,6 +493,12 @@ func TestSocketIOShutdown(t *testing.T) {
 		t.Fatalf("the long poll returned at once (%v, %+v), with nothing to send", ok, pk)
 	case <-time.After(300 * time.Millisecond):
 	}
+	var d net.Dialer
+	unused, err := d.DialContext(t.Context(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = unused.Close() }()
 	start := time.Now()
 	stop()
 	select {
@@ -502,7 +510,7 @@ func TestSocketIOShutdown(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("shutdown took %v with a long poll open, want it ended at once", d)
+		t.Errorf("shutdown took %v with a long poll and an unused connection open, want them ended at once", d)
 	}
 	for range s.in { // until the poller's GET failed: the session ended
 	}
