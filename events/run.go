@@ -139,9 +139,11 @@ type RunReport struct {
 	Timeline   []PhaseMark   `json:"timeline" bson:"timeline"`
 	Audit      PriorityAudit `json:"priorityAudit" bson:"priorityAudit"`
 	Accounting Accounting    `json:"accounting" bson:"accounting"`
-	// Verified is the run counted again from MongoDB, the store of record,
-	// once the report is written (in the background: on the embedded
-	// FerretDB every query scans the collection); nil until then.
+	// Verified is a DONE run counted again from MongoDB, the store of
+	// record, once the report is written (in the background: on the
+	// embedded FerretDB every query scans the collection); nil until then,
+	// when a run starts or a reset comes first, and for a run that did not
+	// finish.
 	Verified  *Verification `json:"verified,omitempty" bson:"verified,omitempty"`
 	StartedAt time.Time     `json:"startedAt" bson:"startedAt"`
 	CreatedAt time.Time     `json:"createdAt" bson:"createdAt"`

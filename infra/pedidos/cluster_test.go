@@ -92,6 +92,7 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 		"NATS_URL=" + strings.Join(urls, ","), "NATS_REPLICAS=3", "MONGO_URI=" + mongoURI,
 		"REDIS_URL=redis://127.0.0.1:" + strconv.Itoa(redisPort), "LOG_FORMAT=json",
 		"GENERATION_CHUNK_SIZE=2000", "ORDERS_BATCH_SIZE=500", "ORDERS_QUEUE_CONCURRENCY=4",
+		"DATA_DIR=" + filepath.Join(dir, "data"), // their log files
 	}
 	withMetrics := func() []string { return append(env, "METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t))) }
 	controls := []*child{

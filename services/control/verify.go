@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -22,11 +23,17 @@ import (
 // can afford), and records the result, and whether it agrees, in the
 // report's verified field.
 
+// verifyBatch is how many orders each read of the count returns.
+const verifyBatch = 1000
+
+// errVerifyStopped ends a count that was asked to stop.
+var errVerifyStopped = errors.New("verification stopped")
+
 // verify counts run runID's orders in MongoDB and records the result in its
-// report.
-func (rp reports) verify(ctx context.Context, r events.RunReport) error {
+// report. It gives up, with errVerifyStopped, once stop is closed.
+func (rp reports) verify(ctx context.Context, r events.RunReport, stop <-chan struct{}) error {
 	started := time.Now()
-	v, err := rp.count(ctx, r.RunID)
+	v, err := rp.count(ctx, r.RunID, stop)
 	if err != nil {
 		return err
 	}
@@ -48,12 +55,18 @@ func (rp reports) verify(ctx context.Context, r events.RunReport) error {
 }
 
 // count reads every order of run runID once, with the three fields it
-// needs, and folds them.
-func (rp reports) count(ctx context.Context, runID string) (events.Verification, error) {
+// needs, and folds them, until stop is closed.
+//
+// A stop is not a cancelled context: a command cancelled in flight leaves
+// the server working on it, and on the embedded FerretDB the cursor it
+// then opens, which no client will close, holds the collection until the
+// connection ends (a reset's drop waited 50 s for one). The count instead
+// lets the read in flight finish and closes its cursor.
+func (rp reports) count(ctx context.Context, runID string, stop <-chan struct{}) (events.Verification, error) {
 	var v events.Verification
 	cur, err := rp.db.Collection(events.CollectionOrders).Find(ctx, bson.D{{Key: "runId", Value: runID}},
 		options.Find().SetProjection(bson.D{{Key: "priority", Value: 1}, {Key: "status", Value: 1},
-			{Key: "processedAt", Value: 1}, {Key: "_id", Value: 0}}).SetBatchSize(10000))
+			{Key: "processedAt", Value: 1}, {Key: "_id", Value: 0}}).SetBatchSize(verifyBatch))
 	if err != nil {
 		return v, fmt.Errorf("reading the orders of run %s: %w", runID, err)
 	}
@@ -61,6 +74,11 @@ func (rp reports) count(ctx context.Context, runID string) (events.Verification,
 	// processedAt is one value per batch: a few thousand distinct times.
 	times := map[events.Priority]map[int64]int64{events.PriorityVIP: {}, events.PriorityNormal: {}}
 	for cur.Next(ctx) {
+		select {
+		case <-stop:
+			return v, errVerifyStopped
+		default:
+		}
 		var d struct {
 			Priority    events.Priority `bson:"priority"`
 			Status      string          `bson:"status"`
@@ -132,19 +150,26 @@ func msTime(ms int64) *time.Time {
 // is written, without holding up the next run: a run that starts stops it.
 func (m *machine) verifyInBackground(ctx context.Context, r events.RunReport) {
 	m.stopVerify()
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ctx = context.WithoutCancel(ctx)
+	stop, done := make(chan struct{}), make(chan struct{})
 	m.verifyMu.Lock()
-	m.verifyStop = cancel
+	m.verifyStop = func() {
+		close(stop)
+		<-done
+	}
 	m.verifyMu.Unlock()
 	m.wg.Go(func() {
-		defer cancel()
-		if err := m.reports.verify(ctx, r); err != nil && ctx.Err() == nil {
+		defer close(done)
+		if err := m.reports.verify(ctx, r, stop); err != nil && !errors.Is(err, errVerifyStopped) {
 			m.log.Warn("counting a run again from mongodb", slog.String("run_id", r.RunID), slog.Any(logs.ErrorKey, err))
 		}
 	})
 }
 
-// stopVerify stops a verification in progress, if any.
+// stopVerify stops a verification in progress, if any, and waits until it
+// has closed its cursor (within one read of verifyBatch orders): on the
+// embedded FerretDB an open cursor holds the collection, and a reset's
+// drop would wait for it.
 func (m *machine) stopVerify() {
 	m.verifyMu.Lock()
 	defer m.verifyMu.Unlock()
