@@ -135,6 +135,7 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for run.Phase != events.PhaseDone {
 		if time.Now().After(deadline) {
+			logQueues(t, js)
 			t.Fatalf("the run did not end in time: phase %s", run.Phase)
 		}
 		time.Sleep(25 * time.Millisecond)
@@ -345,4 +346,36 @@ func buildCluster(t *testing.T) map[string]string {
 		bins[name] = filepath.Join(dir, name)
 	}
 	return bins
+}
+
+// logQueues logs what JetStream holds for the processors and control, for a
+// run that does not end.
+func logQueues(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	for _, p := range []events.Priority{events.PriorityVIP, events.PriorityNormal} {
+		c, err := js.Consumer(t.Context(), events.StreamOrders, events.OrderConsumer(p))
+		if err != nil {
+			t.Logf("consumer %s: %v", events.OrderConsumer(p), err)
+			continue
+		}
+		i := c.CachedInfo()
+		t.Logf("consumer %s: pending %d, ack pending %d, redelivered %d, waiting pulls %d, paused %v, leader %s",
+			i.Name, i.NumPending, i.NumAckPending, i.NumRedelivered, i.NumWaiting, i.Paused, leaderOf(i.Cluster))
+	}
+	for _, name := range []string{events.StreamOrders, events.StreamResults} {
+		s, err := js.Stream(t.Context(), name)
+		if err != nil {
+			t.Logf("stream %s: %v", name, err)
+			continue
+		}
+		i := s.CachedInfo()
+		t.Logf("stream %s: %d messages, last sequence %d, leader %s", name, i.State.Msgs, i.State.LastSeq, leaderOf(i.Cluster))
+	}
+}
+
+func leaderOf(c *jetstream.ClusterInfo) string {
+	if c == nil {
+		return "(not clustered)"
+	}
+	return c.Leader
 }

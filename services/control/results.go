@@ -90,10 +90,25 @@ type projector struct {
 	saved   time.Time          // when cur was last written to Redis
 	dirty   bool               // cur changed since
 	failure error              // why following cur stopped, if it did
+	// lagSince is when cur last fell behind the stream at lagAt: a fold
+	// that stays there for followStall is started again.
+	lagSince time.Time
+	lagAt    uint64
+	stall    time.Duration
 }
 
+// followStall is how long the fold of a run may stay behind the reports
+// JetStream stored without taking one in before it is started again. An
+// ordered consumer should recover by itself from the loss of its server;
+// the cluster test once saw it stay silent, neither delivering nor failing,
+// and the run wait in WAITING_VIP_DRAIN for good.
+const followStall = 10 * time.Second
+
+// errFollowStalled marks a fold started again after followStall.
+var errFollowStalled = errors.New("no report folded while the stream held newer ones")
+
 func newProjector(js jetstream.JetStream, store *redisstate.Store, log *slog.Logger) *projector {
-	return &projector{js: js, store: store, log: log,
+	return &projector{js: js, store: store, log: log, stall: followStall,
 		down: logs.NewOutage(log, "writing run counters to redis", 10*time.Second)}
 }
 
@@ -119,6 +134,7 @@ func (p *projector) follow(ctx context.Context, runID string) error {
 	}
 	cctx, stop := context.WithCancel(ctx)
 	p.cur, p.stop, p.failure, p.dirty = t, stop, nil, true
+	p.lagSince = time.Time{}
 	go p.consume(cctx, t, cons)
 	return nil
 }
@@ -185,7 +201,27 @@ func (p *projector) observe(ctx context.Context, runID string) (events.RunCounte
 	if p.cur == nil || p.cur.runID != runID {
 		return events.RunCounters{}, false, nil
 	}
-	return p.cur.counters, p.cur.applied >= last, nil
+	caughtUp := p.cur.applied >= last
+	p.watch(caughtUp)
+	return p.cur.counters, caughtUp, nil
+}
+
+// watch notes whether the fold of cur keeps up, and marks it failed (the
+// next follow starts it again) once it has taken nothing in for p.stall
+// while behind. p.mu is held.
+func (p *projector) watch(caughtUp bool) {
+	now := time.Now()
+	switch {
+	case caughtUp || p.failure != nil:
+		p.lagSince = time.Time{}
+	case p.lagSince.IsZero() || p.cur.applied != p.lagAt:
+		p.lagSince, p.lagAt = now, p.cur.applied
+	case now.Sub(p.lagSince) >= p.stall:
+		p.failure = errFollowStalled
+		p.lagSince = time.Time{}
+		p.log.Warn("following batch reports stalled; starting again", slog.Any("run_id", p.cur.runID),
+			slog.Uint64("folded_up_to", p.cur.applied), slog.Duration("for", p.stall))
+	}
 }
 
 // syncTimeout bounds how long sync waits for the reports to be folded.

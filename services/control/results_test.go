@@ -1,10 +1,17 @@
 package control
 
 import (
+	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/devstack"
+	"github.com/pedidos/pedidos/infra/devstack/devstacktest"
 )
 
 // TestTallyCountsEachOrderOnce folds reports as processors send them after
@@ -51,4 +58,67 @@ func TestTallyCountsEachOrderOnce(t *testing.T) {
 	if c := tl.counters; c.Processed.VIP != 5 || c.Failed.VIP != 0 {
 		t.Errorf("after a retry: %+v; want 5 VIP processed, none failed (a processed order is not retried)", c)
 	}
+}
+
+// TestProjectorStartsAStalledFoldAgain: a fold that stops taking reports in
+// (its consumer silent, neither delivering nor failing) while the stream
+// holds newer ones is started again after the stall bound, and the new fold
+// counts every report.
+func TestProjectorStartsAStalledFoldAgain(t *testing.T) {
+	t.Parallel()
+	stack := devstacktest.StartWith(t, devstack.Config{MongoURI: "mongodb://unused", RedisURL: "redis://unused"})
+	nc, err := nats.Connect(stack.NATSURL)
+	must(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	must(t, err)
+	ctx := t.Context()
+	_, _, err = ensureTopology(ctx, js, 1)
+	must(t, err)
+	report := func(id string) {
+		t.Helper()
+		data, err := json.Marshal(events.BatchResult{RunID: "r1", Priority: events.PriorityVIP,
+			ProcessedAt: time.Now().UTC(), WrittenAt: time.Now().UTC(), Processed: events.OrderKeys{events.OrderKey(id)}})
+		must(t, err)
+		_, err = js.Publish(ctx, events.ResultSubject("r1"), data)
+		must(t, err)
+	}
+	p := newProjector(js, nil, slog.New(slog.DiscardHandler))
+	p.stall = 300 * time.Millisecond
+	processed := func() (int64, bool) {
+		t.Helper()
+		must(t, p.follow(ctx, "r1"))
+		c, caughtUp, err := p.observe(ctx, "r1")
+		must(t, err)
+		return c.Processed.VIP, caughtUp
+	}
+	awaitProcessed := func(want int64, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			n, caughtUp := processed()
+			if n == want && caughtUp {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the fold counts %d processed (caught up %v), want %d within %v", n, caughtUp, want, within)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	report("a")
+	awaitProcessed(1, 5*time.Second)
+
+	// The fold's consumer goes silent: it stops, and nothing tells the
+	// projector. A report comes after.
+	p.mu.Lock()
+	p.stop()
+	p.mu.Unlock()
+	report("b")
+	time.Sleep(p.stall / 2)
+	if n, caughtUp := processed(); n != 1 || caughtUp {
+		t.Fatalf("before the stall bound the fold counts %d (caught up %v), want 1, behind", n, caughtUp)
+	}
+	awaitProcessed(2, 10*p.stall)
 }
