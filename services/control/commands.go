@@ -128,7 +128,7 @@ func (c *commands) generate(ctx context.Context, in events.GenerateRequest) (eve
 	if current.Phase.Active() {
 		return events.GenerateReply{}, refusal(events.ErrRunActive, current)
 	}
-	m.stopVerify() // the new run needs the database more
+	m.stopVerify(false) // the new run needs the database more
 	qs, _, err := m.state.queue(ctx)
 	if err != nil {
 		return events.GenerateReply{}, err

@@ -169,7 +169,7 @@ func (d *deps) serve(ctx context.Context) error {
 	}
 	defer m.wg.Wait()
 	defer cancel() // before the wait: the goroutines stop with ctx
-	defer m.stopVerify()
+	defer m.stopVerify(true)
 	m.wg.Go(func() { proj.run(ctx, cfg.Tick) })
 	m.wg.Go(func() { newReclaimer(d.nc, cons, log).run(ctx) })
 	if cfg.BullState {

@@ -33,9 +33,10 @@ type machine struct {
 	wake chan struct{}
 	// wg tracks background work Run waits for.
 	wg sync.WaitGroup
-	// verifyStop stops the verification of the last run's report.
-	verifyMu   sync.Mutex
-	verifyStop context.CancelFunc
+	// verifyStop, closed, stops the verification of the last run's
+	// report; verifyDone is closed when it has ended.
+	verifyMu               sync.Mutex
+	verifyStop, verifyDone chan struct{}
 }
 
 // acquire takes the run's lock, or fails when ctx ends first.

@@ -19,7 +19,7 @@ func (c *commands) reset(ctx context.Context, in events.ResetRequest) (events.Re
 	defer c.m.release()
 	ctx = context.WithoutCancel(ctx) // begun, it is carried out to the end
 	m := c.m
-	m.stopVerify()
+	m.stopVerify(true) // before the drop
 	run, _, err := m.state.run(ctx)
 	if err != nil {
 		return events.ResetReply{}, err

@@ -59,9 +59,9 @@ func (rp reports) verify(ctx context.Context, r events.RunReport, stop <-chan st
 //
 // A stop is not a cancelled context: a command cancelled in flight leaves
 // the server working on it, and on the embedded FerretDB the cursor it
-// then opens, which no client will close, holds the collection until the
-// connection ends (a reset's drop waited 50 s for one). The count instead
-// lets the read in flight finish and closes its cursor.
+// then opened, which no client would close, held the collection (a
+// reset's drop waited 50 s for it). The count instead lets the read in
+// flight finish and closes its cursor.
 func (rp reports) count(ctx context.Context, runID string, stop <-chan struct{}) (events.Verification, error) {
 	var v events.Verification
 	cur, err := rp.db.Collection(events.CollectionOrders).Find(ctx, bson.D{{Key: "runId", Value: runID}},
@@ -149,14 +149,11 @@ func msTime(ms int64) *time.Time {
 // verifyInBackground counts the run again from MongoDB after its report
 // is written, without holding up the next run: a run that starts stops it.
 func (m *machine) verifyInBackground(ctx context.Context, r events.RunReport) {
-	m.stopVerify()
+	m.stopVerify(true)
 	ctx = context.WithoutCancel(ctx)
 	stop, done := make(chan struct{}), make(chan struct{})
 	m.verifyMu.Lock()
-	m.verifyStop = func() {
-		close(stop)
-		<-done
-	}
+	m.verifyStop, m.verifyDone = stop, done
 	m.verifyMu.Unlock()
 	m.wg.Go(func() {
 		defer close(done)
@@ -166,15 +163,20 @@ func (m *machine) verifyInBackground(ctx context.Context, r events.RunReport) {
 	})
 }
 
-// stopVerify stops a verification in progress, if any, and waits until it
-// has closed its cursor (within one read of verifyBatch orders): on the
-// embedded FerretDB an open cursor holds the collection, and a reset's
-// drop would wait for it.
-func (m *machine) stopVerify() {
+// stopVerify stops a verification in progress, if any: it ends after the
+// read in flight (verifyBatch orders, or on the embedded FerretDB the
+// first read's scan up to the run's first orders). With wait it returns
+// once the count has closed its cursor: there an open cursor holds the
+// collection, and a reset's drop would wait for it.
+func (m *machine) stopVerify(wait bool) {
 	m.verifyMu.Lock()
-	defer m.verifyMu.Unlock()
-	if m.verifyStop != nil {
-		m.verifyStop()
-		m.verifyStop = nil
+	stop, done := m.verifyStop, m.verifyDone
+	m.verifyStop = nil
+	m.verifyMu.Unlock()
+	if stop != nil {
+		close(stop)
+	}
+	if wait && done != nil {
+		<-done
 	}
 }
