@@ -26,9 +26,13 @@ type Config struct {
 	// Dir is where the log files go; "" writes none. Callers pass
 	// DATA_DIR/logs.
 	Dir string
-	// Process names the process in the file names: "pedidos" (all in one),
-	// "api", "control", "generator" or "processor". Letters, digits, '_'
-	// and '-' only. Required when Dir is set.
+	// Stream publishes the INFO, WARN and ERROR records on NATS, once a
+	// service attaches its connection (Publish), for the api to serve.
+	Stream bool
+	// Process names the process in the file names and the log subjects:
+	// "pedidos" (all in one), "api", "control", "generator" or
+	// "processor". Letters, digits, '_' and '-' only. Required when Dir or
+	// Stream is set.
 	Process string
 	// MaxSizeMB is the size in megabytes at which a file is rotated
 	// (0: DefaultMaxSizeMB); MaxBackups is how many rotated files are kept
@@ -39,9 +43,9 @@ type Config struct {
 // FromEnv reads the logging configuration of process from getenv:
 // LOG_FORMAT (text or json; unset: text on a terminal, json otherwise),
 // LOG_LEVEL (debug, info, warn or error; default info), BACKEND_LOGS (true
-// or false, default true) and DATA_DIR (default "data"): the files go to
-// DATA_DIR/logs when BACKEND_LOGS is true. Every invalid variable is
-// reported, each by name.
+// or false, default true) and DATA_DIR (default "data"): when BACKEND_LOGS
+// is true, the files go to DATA_DIR/logs and the records to the LOGS
+// stream. Every invalid variable is reported, each by name.
 func FromEnv(getenv func(string) string, process string) (Config, error) {
 	cfg := Config{Process: process}
 	var errs []error
@@ -65,6 +69,7 @@ func FromEnv(getenv func(string) string, process string) (Config, error) {
 			dataDir = DefaultDataDir
 		}
 		cfg.Dir = filepath.Join(dataDir, "logs")
+		cfg.Stream = true
 	case "false", "0":
 	default:
 		errs = append(errs, fmt.Errorf("BACKEND_LOGS=%q: want true or false", v))

@@ -15,15 +15,15 @@ func TestFromEnv(t *testing.T) {
 		want Config
 	}{
 		{"defaults", nil,
-			Config{Level: slog.LevelInfo, Dir: filepath.Join("data", "logs"), Process: "api"}},
+			Config{Level: slog.LevelInfo, Dir: filepath.Join("data", "logs"), Stream: true, Process: "api"}},
 		{"everything set", map[string]string{
 			"LOG_FORMAT": "json", "LOG_LEVEL": "debug", "BACKEND_LOGS": "true", "DATA_DIR": "/var/pedidos",
-		}, Config{Format: "json", Level: slog.LevelDebug, Dir: "/var/pedidos/logs", Process: "api"}},
+		}, Config{Format: "json", Level: slog.LevelDebug, Dir: "/var/pedidos/logs", Stream: true, Process: "api"}},
 		{"text, warn, in capitals", map[string]string{"LOG_FORMAT": "text", "LOG_LEVEL": "WARN"},
-			Config{Format: "text", Level: slog.LevelWarn, Dir: filepath.Join("data", "logs"), Process: "api"}},
+			Config{Format: "text", Level: slog.LevelWarn, Dir: filepath.Join("data", "logs"), Stream: true, Process: "api"}},
 		{"error level", map[string]string{"LOG_LEVEL": "error", "BACKEND_LOGS": "1"},
-			Config{Level: slog.LevelError, Dir: filepath.Join("data", "logs"), Process: "api"}},
-		{"no files", map[string]string{"BACKEND_LOGS": "false", "DATA_DIR": "/var/pedidos"},
+			Config{Level: slog.LevelError, Dir: filepath.Join("data", "logs"), Stream: true, Process: "api"}},
+		{"no files, no stream", map[string]string{"BACKEND_LOGS": "false", "DATA_DIR": "/var/pedidos"},
 			Config{Level: slog.LevelInfo, Process: "api"}},
 		{"no files, 0", map[string]string{"BACKEND_LOGS": "0"},
 			Config{Level: slog.LevelInfo, Process: "api"}},

@@ -12,8 +12,8 @@ import (
 // when to rotate, so that the file it writes to is always one lumberjack
 // opened with O_APPEND: lumberjack opens the files it creates without it,
 // and a writer without O_APPEND goes on at its old offset after another
-// process truncates the file (Truncate), leaving a hole of zeros. Its
-// method Write is safe for concurrent use.
+// process truncates the file (logrotate copytruncate, say), leaving a hole
+// of zeros. Its method Write is safe for concurrent use.
 type rotatingFile struct {
 	path    string
 	maxSize int64 // bytes

@@ -10,11 +10,11 @@ import (
 	"time"
 )
 
-// Line is one record read back from a log file.
+// Line is one record read back from the LOGS stream.
 type Line struct {
 	Time    time.Time  `json:"time"`
 	Level   slog.Level `json:"level"`
-	Process string     `json:"process"` // from the file name: "api", "pedidos", ...
+	Process string     `json:"process"` // from the subject: "api", "pedidos", ...
 	Msg     string     `json:"msg"`
 	// Attrs are the record's other fields, as decoded from JSON, except
 	// that numbers are json.Number (no precision lost on ids and times).
@@ -22,12 +22,9 @@ type Line struct {
 	Attrs map[string]any `json:"attrs,omitempty"`
 }
 
-// parseLine parses one line of a log file of process: a JSON object with
-// at least "time" (RFC 3339), "level" and "msg", as slog's JSON handler
-// writes. Leading NUL bytes are ignored: they are the hole a writer without
-// O_APPEND leaves in a file truncated under it.
+// parseLine parses one record of process: a JSON object with at least
+// "time" (RFC 3339), "level" and "msg", as slog's JSON handler writes.
 func parseLine(b []byte, process string) (Line, error) {
-	b = bytes.TrimLeft(b, "\x00")
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var fields map[string]any

@@ -20,6 +20,9 @@ import (
 // only (DEBUG goes to stdout only); the files are rotated at cfg.MaxSizeMB,
 // keeping cfg.MaxBackups rotated files each.
 //
+// When cfg.Stream is set, the INFO, WARN and ERROR records are published
+// as well, on every connection Publish attaches.
+//
 // The logger is safe for concurrent use. Close the returned Closer when the
 // process is done logging: it closes the files, and later records go to
 // stdout only.
@@ -28,19 +31,26 @@ func New(cfg Config, stdout io.Writer) (*slog.Logger, io.Closer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if cfg.Dir == "" {
-		return slog.New(console), files(nil), nil
-	}
-	fs, err := openFiles(cfg)
-	if err != nil {
-		return nil, nil, err
+	if cfg.Stream && !validProcess(cfg.Process) {
+		return nil, nil, fmt.Errorf("log stream: process name %q: want letters, digits, '_' or '-'", cfg.Process)
 	}
 	handlers := []slog.Handler{console}
-	for i, b := range buckets() {
-		file := slog.NewJSONHandler(fs[i], &slog.HandlerOptions{Level: cfg.Level})
-		handlers = append(handlers, levelRange{min: b.min, max: b.max, next: file})
+	var fs files
+	if cfg.Dir != "" {
+		if fs, err = openFiles(cfg); err != nil {
+			return nil, nil, err
+		}
+		for i, b := range buckets() {
+			file := slog.NewJSONHandler(fs[i], &slog.HandlerOptions{Level: cfg.Level})
+			handlers = append(handlers, levelRange{min: b.min, max: b.max, next: file})
+		}
 	}
-	return slog.New(slog.NewMultiHandler(handlers...)), fs, nil
+	h := handler{Handler: slog.NewMultiHandler(handlers...)}
+	if cfg.Stream {
+		h.pub = &publisher{}
+		h.Handler = slog.NewMultiHandler(append(handlers, streamHandlers(cfg, h.pub)...)...)
+	}
+	return slog.New(h), fs, nil
 }
 
 // consoleHandler returns the handler that writes to stdout.

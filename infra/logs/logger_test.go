@@ -154,14 +154,14 @@ func TestNewAttrsAndGroupsReachEverySink(t *testing.T) {
 			t.Errorf("stdout %s = %v, want %v", k, stdout[k], v)
 		}
 	}
-	lines, err := Tail(dir, slog.LevelWarn, 10)
+	lines := fileLines(t, dir, "api.warn.log")
+	if len(lines) != 1 {
+		t.Fatalf("warn file = %q, want one line", lines)
+	}
+	got, err := parseLine([]byte(lines[0]), "api")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(lines) != 1 {
-		t.Fatalf("Tail = %+v, want one line", lines)
-	}
-	got := lines[0]
 	if got.Msg != "slow" || got.Process != "api" || got.Level != slog.LevelWarn ||
 		fmt.Sprint(got.Attrs) != "map[req:map[id:7 ms:1500] service:api]" {
 		t.Errorf("warn line = %+v", got)
@@ -265,19 +265,26 @@ func TestRotationBoundsTheFiles(t *testing.T) {
 			t.Errorf("%s: %d bytes, want at most 1 MiB", path, fi.Size())
 		}
 	}
-	current := len(fileLines(t, dir, "processor.info.log"))
-	lines, err := Tail(dir, slog.LevelInfo, current+10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(lines) != current+10 {
-		t.Fatalf("Tail across the backup = %d lines, want %d", len(lines), current+10)
-	}
-	for i, l := range lines {
-		want := fmt.Sprint(records - len(lines) + i)
-		if got := fmt.Sprint(l.Attrs["seq"]); got != want {
-			t.Fatalf("line %d of Tail has seq %s, want %s", i, got, want)
+	// The backup ends where the current file starts, which ends with the
+	// last record.
+	seqOf := func(line string) string {
+		t.Helper()
+		l, err := parseLine([]byte(line), "processor")
+		if err != nil {
+			t.Fatal(err)
 		}
+		return fmt.Sprint(l.Attrs["seq"])
+	}
+	old, current := fileLines(t, filepath.Dir(backups()[0]), filepath.Base(backups()[0])), fileLines(t, dir, "processor.info.log")
+	if len(old) == 0 || len(current) == 0 {
+		t.Fatalf("backup %d lines, current file %d lines", len(old), len(current))
+	}
+	last, first := seqOf(old[len(old)-1]), seqOf(current[0])
+	if want := fmt.Sprint(records - len(current) - 1); last != want || first != fmt.Sprint(records-len(current)) {
+		t.Errorf("the backup ends at seq %s and the file starts at %s, want %s then the next", last, first, want)
+	}
+	if got := seqOf(current[len(current)-1]); got != fmt.Sprint(records-1) {
+		t.Errorf("the file ends at seq %s, want %d", got, records-1)
 	}
 }
 

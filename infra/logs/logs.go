@@ -1,5 +1,5 @@
 // Package logs is where every process of Pedidos gets its *slog.Logger, and
-// where the log files those loggers write are read back.
+// where the lines those loggers publish are read back.
 //
 // Writer side: FromEnv reads LOG_FORMAT, LOG_LEVEL, BACKEND_LOGS and DATA_DIR;
 // New builds a logger that writes every record to stdout (tint text on a
@@ -9,20 +9,19 @@
 // rotated by size (gopkg.in/natefinch/lumberjack.v2; backups are named
 // <process>.<level>-<UTC timestamp>.log).
 //
-// Reader side: Tail returns the last lines of one level across every
-// process's files, Follow reports WARN and ERROR lines as they are appended,
-// and Truncate empties the files while their writers keep writing.
+// With Config.Stream set, the INFO, WARN and ERROR records are also
+// published, each the same JSON object, on logs.<level>.<process> (see
+// events.SubjectLogs) over every NATS connection Publish attaches: that is
+// how the lines of a service in one container reach the api in another.
+// A Book is the reader: it follows the LOGS stream, keeps the last lines of
+// each level (Tail), announces the new warnings and errors, and empties the
+// stream (Truncate). The files are the operator's copy; nothing reads them.
 package logs
 
 import (
 	"log/slog"
 	"math"
-	"strings"
-	"time"
 )
-
-// backupTimeFormat is how lumberjack stamps the name of a rotated file.
-const backupTimeFormat = "2006-01-02T15-04-05.000"
 
 // A bucket is the range of levels one log file holds: [min, max).
 type bucket struct {
@@ -56,39 +55,8 @@ func fileName(process string, b bucket) string {
 	return process + "." + b.name + ".log"
 }
 
-// logFile is what the name of a log file says about it.
-type logFile struct {
-	process string
-	level   string // a bucket name
-	backup  string // the rotation timestamp of a backup; "" for the current file
-}
-
-// parseName parses a file name made by fileName or by lumberjack's rotation
-// of one; ok is false for any other name.
-func parseName(name string) (f logFile, ok bool) {
-	stem, found := strings.CutSuffix(name, ".log")
-	if !found {
-		return logFile{}, false
-	}
-	process, rest, found := strings.Cut(stem, ".")
-	if !found || !validProcess(process) {
-		return logFile{}, false
-	}
-	for _, b := range buckets() {
-		if rest == b.name {
-			return logFile{process: process, level: b.name}, true
-		}
-		if ts, found := strings.CutPrefix(rest, b.name+"-"); found {
-			if _, err := time.Parse(backupTimeFormat, ts); err != nil {
-				return logFile{}, false
-			}
-			return logFile{process: process, level: b.name, backup: ts}, true
-		}
-	}
-	return logFile{}, false
-}
-
-// validProcess reports whether name can name a process in file names:
+// validProcess reports whether name can name a process in file names and
+// subjects:
 // letters, digits, '_' and '-'.
 func validProcess(name string) bool {
 	if name == "" {

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,58 +52,4 @@ func writeFile(t testing.TB, dir, name string, lines ...string) {
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// appendFile appends lines to dir/name, each ended by a newline.
-func appendFile(t testing.TB, dir, name string, lines ...string) {
-	t.Helper()
-	appendRaw(t, dir, name, strings.Join(lines, "\n")+"\n")
-}
-
-// appendRaw appends s to dir/name.
-func appendRaw(t testing.TB, dir, name, s string) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// msgs returns the messages of lines.
-func msgs(lines []Line) []string {
-	out := make([]string, 0, len(lines))
-	for _, l := range lines {
-		out = append(out, l.Msg)
-	}
-	return out
-}
-
-// collector gathers the lines Follow reports.
-type collector struct {
-	mu    sync.Mutex
-	lines []Line
-}
-
-func (c *collector) add(l Line) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lines = append(c.lines, l)
-}
-
-// has reports whether a line with msg was collected.
-func (c *collector) has(msg string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, l := range c.lines {
-		if l.Msg == msg {
-			return true
-		}
-	}
-	return false
 }

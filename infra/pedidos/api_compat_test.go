@@ -22,7 +22,7 @@ import (
 // answer with the original's shapes.
 func TestAPIForceGenerate(t *testing.T) {
 	t.Parallel()
-	r := startRig(t, rigConfig{batchSize: slow.batchSize, concurrency: slow.concurrency, logFiles: true})
+	r := startRig(t, rigConfig{batchSize: slow.batchSize, concurrency: slow.concurrency, logs: true})
 	const quantity = 6000
 	first := r.start(t, quantity)
 	r.awaitStatus(t, "VIP orders being processed", func(st rigStatus) bool { return st.Counts.VIP > 0 })

@@ -32,11 +32,11 @@ const rigTimeout = 60 * time.Second
 // rigConfig shapes a rig's processor: its batch size and the batches it
 // keeps in flight (ORDERS_BATCH_SIZE, ORDERS_QUEUE_CONCURRENCY). Small
 // values make a run slow enough to act on in its middle without many orders.
-// With logFiles, the services also write their log files (BACKEND_LOGS),
-// which the api tails and follows.
+// With logs, the services publish their log lines on the LOGS stream
+// (BACKEND_LOGS), which the api serves and follows.
 type rigConfig struct {
 	batchSize, concurrency string
-	logFiles               bool
+	logs                   bool
 }
 
 // fast is a processor as quick as the embedded MongoDB allows.
@@ -70,10 +70,8 @@ func startRig(t *testing.T, rc rigConfig) *rig {
 		// views list every job they finished.
 		"BULL_KEEP_COMPLETED": "1000",
 	}
-	dataDir := ""
-	if rc.logFiles {
-		dataDir = t.TempDir()
-		vars["BACKEND_LOGS"], vars["DATA_DIR"] = "true", dataDir
+	if rc.logs {
+		vars["BACKEND_LOGS"] = "true"
 	}
 	services := configure(t, stack, vars)
 	var lc net.ListenConfig
@@ -82,8 +80,8 @@ func startRig(t *testing.T, rc rigConfig) *rig {
 	services.APIs[0].Listener = ln
 	loggers := map[string]*slog.Logger{}
 	for _, name := range []string{"control", "generator", "processor", "api"} {
-		if rc.logFiles {
-			loggers[name] = serviceLogger(t, dataDir, name)
+		if rc.logs {
+			loggers[name] = serviceLogger(t, name)
 		} else {
 			loggers[name] = testLogger(t).With(slog.String("service", name))
 		}

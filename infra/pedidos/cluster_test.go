@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,17 +28,19 @@ import (
 // TestClusterSurvivesANATSNodeAndTheLeadingControl runs production's shape
 // as processes of their own: three nats-server processes routed into one
 // JetStream cluster, the streams on three replicas, two controls (one
-// leads), two generators and two processors, MongoDB and Redis in a
-// devstack process. It SIGKILLs one NATS node while VIP orders are
-// processed and the leading control while NORMAL ones are, then restarts
-// the node. The run must end DONE with every order stored once, no NORMAL
-// order processed before the last VIP one, a clean priority audit in
-// process_runs, and the restarted node current again on every stream.
+// leads), two generators, two processors and an api, each with a data dir
+// of its own, MongoDB and Redis in a devstack process. It SIGKILLs one
+// NATS node while VIP orders are processed and the leading control while
+// NORMAL ones are, then restarts the node. The run must end DONE with
+// every order stored once, no NORMAL order processed before the last VIP
+// one, a clean priority audit in process_runs, the api serving every
+// service's log lines, and the restarted node current again on every
+// stream.
 func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts nine processes and runs 50 000 orders")
+		t.Skip("starts eleven processes and runs 50 000 orders")
 	}
-	// Not parallel: its nine processes load a 2-core machine so much that
+	// Not parallel: its eleven processes load a 2-core machine so much that
 	// the package's timed waits (a dashboard run, a socket.io shutdown) ran
 	// out beside it in CI; alone, it and they pass.
 	const quantity = 50_000
@@ -92,17 +95,24 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 		"NATS_URL=" + strings.Join(urls, ","), "NATS_REPLICAS=3", "MONGO_URI=" + mongoURI,
 		"REDIS_URL=redis://127.0.0.1:" + strconv.Itoa(redisPort), "LOG_FORMAT=json",
 		"GENERATION_CHUNK_SIZE=2000", "ORDERS_BATCH_SIZE=500", "ORDERS_QUEUE_CONCURRENCY=4",
-		"DATA_DIR=" + filepath.Join(dir, "data"), // their log files
 	}
-	withMetrics := func() []string { return append(env, "METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t))) }
+	// Each process has a data dir of its own, as a container would: the
+	// api serves the others' log lines from the LOGS stream, not files.
+	service := func(name string, bin string, vars ...string) *child {
+		vars = append(slices.Clone(env), append(vars, "DATA_DIR="+filepath.Join(dir, name))...)
+		return startChild(t, name, vars, bins[bin])
+	}
+	withMetrics := func() string { return "METRICS_ADDR=127.0.0.1:" + strconv.Itoa(freePort(t)) }
 	controls := []*child{
-		startChild(t, "control-0", withMetrics(), bins["pedidos-control"]),
-		startChild(t, "control-1", withMetrics(), bins["pedidos-control"]),
+		service("control-0", "pedidos-control", withMetrics()),
+		service("control-1", "pedidos-control", withMetrics()),
 	}
 	for i := range 2 {
-		startChild(t, fmt.Sprintf("generator-%d", i), withMetrics(), bins["pedidos-generator"])
-		startChild(t, fmt.Sprintf("processor-%d", i), withMetrics(), bins["pedidos-processor"])
+		service(fmt.Sprintf("generator-%d", i), "pedidos-generator", withMetrics())
+		service(fmt.Sprintf("processor-%d", i), "pedidos-processor", withMetrics())
 	}
+	apiURL := "http://127.0.0.1:" + strconv.Itoa(freePort(t))
+	service("api", "pedidos-api", "PORT="+strings.TrimPrefix(apiURL, "http://127.0.0.1:"))
 
 	req, err := json.Marshal(events.GenerateRequest{Quantity: quantity})
 	must(t, err)
@@ -117,7 +127,7 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 	var reply events.GenerateReply
 	must(t, json.Unmarshal(msg.Data, &reply))
 	runID := reply.RunID
-	for _, s := range []string{events.StreamOrders, events.StreamControl, events.StreamGeneration, events.StreamState} {
+	for _, s := range []string{events.StreamOrders, events.StreamControl, events.StreamGeneration, events.StreamLogs, events.StreamState} {
 		info, err := js.Stream(t.Context(), s)
 		must(t, err)
 		if r := info.CachedInfo().Config.Replicas; r != nodes {
@@ -201,10 +211,30 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 		t.Errorf("process_runs holds %+v; MongoDB's orders say %+v", report, stored.count)
 	}
 
+	// The api, in a process of its own, serves every service's lines.
+	eventually(t, time.Minute, func() error {
+		var l struct {
+			Logs struct {
+				Entries struct {
+					LogMessages []struct{ Process string } `json:"logMessages"`
+				} `json:"entries"`
+			} `json:"logs"`
+		}
+		getJSON(t, apiURL+"/pedidos/logs?lines=1000", &l)
+		seen := map[string]bool{}
+		for _, e := range l.Logs.Entries.LogMessages {
+			seen[e.Process] = true
+		}
+		if !seen["control"] || !seen["generator"] || !seen["processor"] {
+			return fmt.Errorf("GET /pedidos/logs has info lines of %v, want control, generator and processor", seen)
+		}
+		return nil
+	})
+
 	// The killed node comes back and catches up on every stream.
 	natsNodes[killedNode] = natsNode(killedNode)
 	name := fmt.Sprintf("pedidos-%d", killedNode)
-	for _, s := range []string{events.StreamOrders, events.StreamControl, events.StreamResults, events.StreamGeneration, events.StreamState} {
+	for _, s := range []string{events.StreamOrders, events.StreamControl, events.StreamResults, events.StreamGeneration, events.StreamLogs, events.StreamState} {
 		eventually(t, 2*time.Minute, func() error {
 			stream, err := js.Stream(t.Context(), s)
 			if err != nil {
@@ -332,6 +362,7 @@ func buildCluster(t *testing.T) map[string]string {
 		"github.com/pedidos/pedidos/services/control/cmd/pedidos-control",
 		"github.com/pedidos/pedidos/services/generator/cmd/pedidos-generator",
 		"github.com/pedidos/pedidos/services/processor/cmd/pedidos-processor",
+		"github.com/pedidos/pedidos/services/api/cmd/pedidos-api",
 	}
 	out, err := exec.CommandContext(t.Context(), "go", append([]string{"build", "-o", dir + "/"}, pkgs...)...).CombinedOutput()
 	if err != nil {

@@ -510,14 +510,13 @@ type dashboardStack struct {
 
 // startDashboardStack starts control, the generator, one processor and two
 // apis (PATH_PREFIX=/ops and none) with an API key on a fresh embedded
-// stack, every service logging to the files the apis read; they stop when
-// the test ends.
+// stack, every service publishing its log lines for the apis; they stop
+// when the test ends.
 func startDashboardStack(t *testing.T) *dashboardStack {
 	t.Helper()
 	stack := devstacktest.Start(t)
-	dataDir := t.TempDir()
 	vars := map[string]string{
-		"DATA_DIR":              dataDir,
+		"DATA_DIR":              t.TempDir(),
 		"API_KEY":               dashboardKey,
 		"GENERATION_CHUNK_SIZE": "5000",
 	}
@@ -525,10 +524,10 @@ func startDashboardStack(t *testing.T) *dashboardStack {
 	vars["PATH_PREFIX"] = "/ops"
 	ops := configure(t, stack, vars).APIs[0]
 	root := services.APIs[0]
-	services.Control.Logger = serviceLogger(t, dataDir, "control")
-	services.Generators[0].Logger = serviceLogger(t, dataDir, "generator")
-	services.Processors[0].Logger = serviceLogger(t, dataDir, "processor")
-	ops.Logger = serviceLogger(t, dataDir, "api")
+	services.Control.Logger = serviceLogger(t, "control")
+	services.Generators[0].Logger = serviceLogger(t, "generator")
+	services.Processors[0].Logger = serviceLogger(t, "processor")
+	ops.Logger = serviceLogger(t, "api")
 	root.Logger = ops.Logger.With(slog.String("instance", "root"))
 	ops.Listener, root.Listener = listen(t), listen(t)
 	services.APIs = []api.Config{ops, root}
@@ -548,43 +547,16 @@ func startDashboardStack(t *testing.T) *dashboardStack {
 	return s
 }
 
-// serviceLogger returns the logger of one service: its warnings and errors
-// go to the test log, and its info, warn and error lines to the log files
-// the apis tail and follow.
-func serviceLogger(t *testing.T, dataDir, process string) *slog.Logger {
+// serviceLogger returns the logger of one service, as the programs build
+// it: its lines go to the test log, and its info, warn and error lines to
+// the LOGS stream (once the service attaches its connection), which the
+// apis serve and follow.
+func serviceLogger(t *testing.T, process string) *slog.Logger {
 	t.Helper()
-	logger, files, err := logs.New(logs.Config{
-		Format: "json", Level: slog.LevelInfo, Dir: filepath.Join(dataDir, "logs"), Process: process,
-	}, io.Discard)
+	logger, files, err := logs.New(logs.Config{Format: "json", Level: slog.LevelInfo, Stream: true, Process: process}, testWriter{t})
 	must(t, err)
 	t.Cleanup(func() { _ = files.Close() })
-	return slog.New(teeHandler{logger.Handler(), testLogger(t).Handler()})
-}
-
-// teeHandler sends each record to both handlers that take its level.
-type teeHandler struct{ a, b slog.Handler }
-
-func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.a.Enabled(ctx, l) || h.b.Enabled(ctx, l)
-}
-
-func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
-	var errA, errB error
-	if h.a.Enabled(ctx, r.Level) {
-		errA = h.a.Handle(ctx, r.Clone())
-	}
-	if h.b.Enabled(ctx, r.Level) {
-		errB = h.b.Handle(ctx, r)
-	}
-	return errors.Join(errA, errB)
-}
-
-func (h teeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return teeHandler{h.a.WithAttrs(attrs), h.b.WithAttrs(attrs)}
-}
-
-func (h teeHandler) WithGroup(name string) slog.Handler {
-	return teeHandler{h.a.WithGroup(name), h.b.WithGroup(name)}
+	return logger
 }
 
 // listen opens a listener on a free loopback port.

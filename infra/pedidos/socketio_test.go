@@ -34,7 +34,7 @@ import (
 func TestSocketIOClientFollowsRun(t *testing.T) {
 	t.Parallel()
 	modules := npmCI(t, "socketio", filepath.Join("socket.io-client", "package.json"))
-	r := startRig(t, rigConfig{batchSize: slow.batchSize, concurrency: slow.concurrency, logFiles: true})
+	r := startRig(t, rigConfig{batchSize: slow.batchSize, concurrency: slow.concurrency, logs: true})
 	origin := strings.TrimSuffix(r.base, "/pedidos")
 	transports := []string{"websocket", "polling"}
 	clients := map[string]*sioClient{}

@@ -5,7 +5,7 @@
 // the queue, by asking the control service over NATS; it reports the
 // current run from the run state in the JetStream KV bucket and the
 // counters in Redis, the queue from its Bull 4 view in Redis, the history
-// of runs from MongoDB and the services' log files from DATA_DIR/logs; and
+// of runs from MongoDB and the services' log lines from the LOGS stream; and
 // it streams phases, progress and logged warnings as server-sent events,
 // and, for the original project's clients, as socket.io events (package
 // socketio, fed by the same hub) at PATH_PREFIX/socket.io/. The original's

@@ -23,7 +23,7 @@ type cancelAnswer struct {
 	RemovedPending int64 `json:"removedPending"`
 	Purged         bool  `json:"purged"`
 	PurgedOrders   int64 `json:"purgedOrders"`
-	// LogsReset says whether the log files were truncated.
+	// LogsReset says whether the log lines were removed (see truncateLogs).
 	LogsReset bool   `json:"logsReset"`
 	Message   string `json:"message"`
 	RunID     string `json:"runId"`
@@ -34,7 +34,7 @@ type cancelAnswer struct {
 // cancel handles POST /pedidos/cancel?purge=&removePending=&resetLogs=. When
 // it answers 200, the run is ABORTED and no processor will process another
 // of its orders. resetLogs is the api's own part: control does not know the
-// log files.
+// log lines.
 func (s *server) cancel(c echo.Context) error {
 	p, err := parseCancel(c.Request().URL.RawQuery)
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *server) abortRun(ctx context.Context, req events.CancelRequest) (events
 
 // reset handles POST /pedidos/reset?force=: control wipes the orders, the
 // runs, the streams and the Redis state (refusing with 409 during a run
-// unless force), then the api truncates the log files.
+// unless force), then the api removes the log lines.
 func (s *server) reset(c echo.Context) error {
 	force, err := parseReset(c.Request().URL.RawQuery)
 	if err != nil {

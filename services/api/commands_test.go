@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/pedidos/pedidos/events"
@@ -105,35 +106,65 @@ func allCommands() map[string]answerFunc {
 	}
 }
 
-// withLogDir makes the api read its log files from dir.
-func withLogDir(dir string) func(*api.Config) {
-	return func(c *api.Config) { c.LogDir = dir }
+// withLogs makes the api serve the log lines of the LOGS stream, which it
+// first creates as control does.
+func (e *testEnv) withLogs() func(*api.Config) {
+	e.t.Helper()
+	_, err := e.js.CreateStream(e.t.Context(), jetstream.StreamConfig{
+		Name:              events.StreamLogs,
+		Subjects:          []string{events.SubjectLogs},
+		MaxMsgsPerSubject: events.LogsPerSubject,
+		Storage:           jetstream.FileStorage,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return func(c *api.Config) { c.Logs = true }
 }
 
-// writeLogs writes one line per level to the log files of process in dir,
-// as the services' loggers do.
-func writeLogs(t *testing.T, dir, process, msg string) {
-	t.Helper()
-	logger, closer, err := logs.New(logs.Config{Dir: dir, Process: process}, io.Discard)
+// withoutLogs makes the api serve no log lines (BACKEND_LOGS=false).
+func withoutLogs(c *api.Config) { c.Logs = false }
+
+// writeLogs logs one line per level as process does, through a logger of
+// infra/logs that publishes on the env's connection, and waits until the
+// LOGS stream holds them.
+func (e *testEnv) writeLogs(process, msg string) {
+	e.t.Helper()
+	logger, closer, err := logs.New(logs.Config{Stream: true, Process: process}, io.Discard)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	defer func() { _ = closer.Close() }()
+	before := e.logLines()
+	detach := logs.Publish(logger, e.nc)
 	logger.Info(msg, slog.Any("n", 1))
 	logger.Warn(msg, slog.Any("n", 2))
 	logger.Error(msg, slog.Any("n", 3))
+	detach()
+	eventually(e.t, func() error {
+		if now := e.logLines(); now != [3]int{before[0] + 1, before[1] + 1, before[2] + 1} {
+			return fmt.Errorf("the LOGS stream holds %v lines, want %v and one more of each", now, before)
+		}
+		return nil
+	})
 }
 
-// logLines returns how many lines the log files of dir hold, per level.
-func logLines(t *testing.T, dir string) [3]int {
-	t.Helper()
+// logLines returns how many lines the LOGS stream holds, per level.
+func (e *testEnv) logLines() [3]int {
+	e.t.Helper()
 	var n [3]int
-	for i, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
-		lines, err := logs.Tail(dir, level, 100)
+	for i, level := range []string{"info", "warn", "error"} {
+		s, err := e.js.Stream(e.t.Context(), events.StreamLogs)
 		if err != nil {
-			t.Fatal(err)
+			e.t.Fatal(err)
 		}
-		n[i] = len(lines)
+		info, err := s.Info(e.t.Context(), jetstream.WithSubjectFilter(events.LogSubject(level, "*")))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, c := range info.State.Subjects {
+			n[i] += int(c)
+		}
 	}
 	return n
 }
@@ -141,15 +172,14 @@ func logLines(t *testing.T, dir string) [3]int {
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
-	dir := t.TempDir()
-	e.startAPI(withLogDir(dir))
+	e.startAPI(e.withLogs())
 	answers := allCommands()
 	answers[events.CommandCancel] = reply(events.CancelReply{
 		RunID: "r1", Aborted: true, QueuePaused: true, RemovedPending: 7, Purged: true, PurgedOrders: 9,
 		Processors: 2, Message: "run r1 aborted",
 	})
 	stub := e.stubCommands(answers)
-	writeLogs(t, dir, "control", "before the cancel")
+	e.writeLogs("control", "before the cancel")
 
 	status, body := e.do(http.MethodPost, "/cancel")
 	if status != http.StatusOK {
@@ -157,7 +187,7 @@ func TestCancel(t *testing.T) {
 	}
 	assertJSONEqual(t, body, []byte(`{"aborted":true,"queuePaused":true,"removedPending":7,"purged":true,
 		"purgedOrders":9,"logsReset":false,"message":"run r1 aborted","runId":"r1","processors":2}`))
-	if got := logLines(t, dir); got != [3]int{1, 1, 1} {
+	if got := e.logLines(); got != [3]int{1, 1, 1} {
 		t.Errorf("log lines after a cancel without resetLogs = %v, want them kept", got)
 	}
 
@@ -166,8 +196,8 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("POST /cancel = %d %s", status, body)
 	}
 	assertJSONEqual(t, body, []byte(`{"aborted":true,"queuePaused":true,"removedPending":7,"purged":true,
-		"purgedOrders":9,"logsReset":true,"message":"run r1 aborted; log files truncated","runId":"r1","processors":2}`))
-	if got := logLines(t, dir); got != [3]int{} {
+		"purgedOrders":9,"logsReset":true,"message":"run r1 aborted; log lines removed","runId":"r1","processors":2}`))
+	if got := e.logLines(); got != [3]int{} {
 		t.Errorf("log lines after a cancel with resetLogs = %v, want none", got)
 	}
 	got := stub.requests(events.CommandCancel)
@@ -180,24 +210,23 @@ func TestCancel(t *testing.T) {
 func TestCancelRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
-	dir := t.TempDir()
-	e.startAPI(withLogDir(dir))
+	e.startAPI(e.withLogs())
 	answers := allCommands()
 	answers[events.CommandCancel] = refuse(events.ErrNoActiveRun, events.ErrNoActiveRun.Error())
 	e.stubCommands(answers)
-	writeLogs(t, dir, "api", "kept")
+	e.writeLogs("api", "kept")
 
 	status, body := e.do(http.MethodPost, "/cancel?resetLogs=true")
 	assertError(t, status, body, http.StatusConflict, "no run is active")
-	if got := logLines(t, dir); got != [3]int{1, 1, 1} {
+	if got := e.logLines(); got != [3]int{1, 1, 1} {
 		t.Errorf("log lines after a refused cancel = %v, want them kept", got)
 	}
 }
 
-func TestCancelWithoutLogFiles(t *testing.T) {
+func TestCancelWithLogsOff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
-	e.startAPI(withLogDir(""))
+	e.startAPI(withoutLogs)
 	e.stubCommands(allCommands())
 	status, body := e.do(http.MethodPost, "/cancel?resetLogs=1")
 	if status != http.StatusOK {
@@ -210,7 +239,7 @@ func TestCancelWithoutLogFiles(t *testing.T) {
 	if err := json.Unmarshal(body, &a); err != nil {
 		t.Fatal(err)
 	}
-	if a.LogsReset || a.Message != "run r1 aborted; log files not truncated: file logging is off (BACKEND_LOGS=false)" {
+	if a.LogsReset || a.Message != "run r1 aborted; log lines not removed: logging for the dashboard is off (BACKEND_LOGS=false)" {
 		t.Errorf("cancel with resetLogs and file logs off = %+v", a)
 	}
 }
@@ -218,8 +247,7 @@ func TestCancelWithoutLogFiles(t *testing.T) {
 func TestReset(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
-	dir := t.TempDir()
-	e.startAPI(withLogDir(dir))
+	e.startAPI(e.withLogs())
 	answers := allCommands()
 	answers[events.CommandReset] = func(req []byte) (any, *events.CommandError) {
 		var r events.ResetRequest
@@ -229,11 +257,11 @@ func TestReset(t *testing.T) {
 		return events.ResetReply{Message: "everything wiped"}, nil
 	}
 	stub := e.stubCommands(answers)
-	writeLogs(t, dir, "processor", "old")
+	e.writeLogs("processor", "old")
 
 	status, body := e.do(http.MethodPost, "/reset")
 	assertError(t, status, body, http.StatusConflict, "run r1 is in phase GENERATING")
-	if got := logLines(t, dir); got != [3]int{1, 1, 1} {
+	if got := e.logLines(); got != [3]int{1, 1, 1} {
 		t.Errorf("log lines after a refused reset = %v, want them kept", got)
 	}
 
@@ -241,8 +269,8 @@ func TestReset(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("POST /reset?force=true = %d %s", status, body)
 	}
-	assertJSONEqual(t, body, []byte(`{"message":"everything wiped; log files truncated"}`))
-	if got := logLines(t, dir); got != [3]int{} {
+	assertJSONEqual(t, body, []byte(`{"message":"everything wiped; log lines removed"}`))
+	if got := e.logLines(); got != [3]int{} {
 		t.Errorf("log lines after a reset = %v, want none", got)
 	}
 	if got := stub.requests(events.CommandReset); len(got) != 2 || got[0] != `{"force":false}` || got[1] != `{"force":true}` {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -24,7 +23,6 @@ const (
 	DefaultRedisHost = "127.0.0.1"
 	DefaultRedisPort = 6379
 	DefaultMaxOrders = 1_500_000
-	DefaultDataDir   = "data"
 )
 
 // Config is the configuration of the api service.
@@ -50,11 +48,11 @@ type Config struct {
 	// CORSOrigins are the origins allowed by CORS (CORS_ORIGINS,
 	// comma-separated); "*" allows any.
 	CORSOrigins []string
-	// LogDir is the directory of the log files every service writes
-	// (DATA_DIR/logs, DATA_DIR defaulting to "data"), or "" when file logs
-	// are off (BACKEND_LOGS=false). GET /pedidos/logs tails it, the event
-	// stream follows it, cancel and reset truncate it.
-	LogDir string
+	// Logs says that the services publish their log lines on the LOGS
+	// stream (BACKEND_LOGS, default true; see infra/logs): GET
+	// /pedidos/logs serves them, the event streams send their warnings,
+	// cancel and reset remove them. False serves none.
+	Logs bool
 	// APIKey, when set, is the key every mutating request must carry in
 	// its X-API-Key header (API_KEY).
 	APIKey string
@@ -121,11 +119,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.CORSOrigins = origins
 	}
-	logDir, err := logDirFromEnv(getenv)
-	if err != nil {
-		fail("BACKEND_LOGS", getenv("BACKEND_LOGS"), err.Error())
+	switch v := getenv("BACKEND_LOGS"); v {
+	case "", "true", "1":
+		cfg.Logs = true
+	case "false", "0":
+	default:
+		fail("BACKEND_LOGS", v, "want true or false")
 	}
-	cfg.LogDir = logDir
 	cfg.APIKey = getenv("API_KEY")
 	if v := getenv("PATH_PREFIX"); v != "" {
 		prefix, err := parsePathPrefix(v)
@@ -157,7 +157,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis_url", redactURLs(c.RedisURL)),
 		slog.Int64("max_orders", c.MaxOrders),
 		slog.String("cors_origins", strings.Join(c.CORSOrigins, ",")),
-		slog.String("log_dir", c.LogDir),
+		slog.Bool("logs", c.Logs),
 		slog.String("api_key", mask(c.APIKey)),
 		slog.String("path_prefix", c.PathPrefix),
 	)
@@ -169,24 +169,6 @@ func mask(secret string) string {
 		return ""
 	}
 	return "xxxxx"
-}
-
-// logDirFromEnv returns the log directory as infra/logs.FromEnv decides it:
-// DATA_DIR/logs (DATA_DIR defaulting to "data") unless BACKEND_LOGS is
-// false or 0, and "" then.
-func logDirFromEnv(getenv func(string) string) (string, error) {
-	switch getenv("BACKEND_LOGS") {
-	case "", "true", "1":
-	case "false", "0":
-		return "", nil
-	default:
-		return "", errors.New("want true or false")
-	}
-	dataDir := getenv("DATA_DIR")
-	if dataDir == "" {
-		dataDir = DefaultDataDir
-	}
-	return filepath.Join(dataDir, "logs"), nil
 }
 
 // withDefaults fills in what a Config built by hand may leave out.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +19,7 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 	}
 	if cfg.Port != 3000 || cfg.NATSURL != "nats://127.0.0.1:4222" || cfg.MongoURI != "mongodb://127.0.0.1:27017/" ||
 		cfg.RedisURL != "redis://127.0.0.1:6379" || cfg.MaxOrders != 1_500_000 || !slices.Equal(cfg.CORSOrigins, []string{"*"}) ||
-		cfg.LogDir != filepath.Join("data", "logs") || cfg.APIKey != "" {
+		!cfg.Logs || cfg.APIKey != "" {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
@@ -52,19 +51,19 @@ func TestConfigFromEnv(t *testing.T) {
 func TestConfigFromEnvLogsAndKey(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		env    map[string]string
-		logDir string
+		env  map[string]string
+		logs bool
 	}{
-		{map[string]string{"DATA_DIR": "/var/pedidos"}, "/var/pedidos/logs"},
-		{map[string]string{"DATA_DIR": "/var/pedidos", "BACKEND_LOGS": "true"}, "/var/pedidos/logs"},
-		{map[string]string{"BACKEND_LOGS": "1"}, "data/logs"},
-		{map[string]string{"DATA_DIR": "/var/pedidos", "BACKEND_LOGS": "false"}, ""},
-		{map[string]string{"BACKEND_LOGS": "0"}, ""},
+		{map[string]string{"DATA_DIR": "/var/pedidos"}, true},
+		{map[string]string{"BACKEND_LOGS": "true"}, true},
+		{map[string]string{"BACKEND_LOGS": "1"}, true},
+		{map[string]string{"BACKEND_LOGS": "false"}, false},
+		{map[string]string{"BACKEND_LOGS": "0"}, false},
 	}
 	for _, tt := range tests {
 		cfg, err := ConfigFromEnv(env(tt.env))
-		if err != nil || cfg.LogDir != tt.logDir {
-			t.Errorf("ConfigFromEnv(%v): LogDir = %q, %v; want %q", tt.env, cfg.LogDir, err, tt.logDir)
+		if err != nil || cfg.Logs != tt.logs {
+			t.Errorf("ConfigFromEnv(%v): Logs = %t, %v; want %t", tt.env, cfg.Logs, err, tt.logs)
 		}
 	}
 	cfg, err := ConfigFromEnv(env(map[string]string{"API_KEY": "k3y"}))
@@ -119,7 +118,7 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 		RedisURL:    "redis://:pw3@r:6379/0",
 		MaxOrders:   10,
 		CORSOrigins: []string{"*"},
-		LogDir:      "data/logs",
+		Logs:        true,
 		APIKey:      "pw4-api-key",
 	}
 	var b strings.Builder
@@ -130,7 +129,7 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 			t.Errorf("log %q leaks %q", out, secret)
 		}
 	}
-	for _, kept := range []string{"n1:4222", "user:xxxxx@n2", "admin:xxxxx@m1,m2/ecommerce", ":xxxxx@r:6379", "max_orders=10", "api_key=xxxxx", "log_dir=data/logs"} {
+	for _, kept := range []string{"n1:4222", "user:xxxxx@n2", "admin:xxxxx@m1,m2/ecommerce", ":xxxxx@r:6379", "max_orders=10", "api_key=xxxxx", "logs=true"} {
 		if !strings.Contains(out, kept) {
 			t.Errorf("log %q lacks %q", out, kept)
 		}

@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/pedidos/pedidos/events"
-	"github.com/pedidos/pedidos/infra/logs"
 )
 
 // logsOffMessage says why GET /logs has no lines.
-const logsOffMessage = "file logging is off (BACKEND_LOGS=false)"
+const logsOffMessage = "logging for the dashboard is off (BACKEND_LOGS=false)"
 
 // logsAnswer is the answer of GET /pedidos/logs, in the original's shape
 // (processLog, queueStatus, logs, quickStats) with the api's own status
@@ -91,13 +89,13 @@ func orZero(n *int64) int64 {
 	return *n
 }
 
-// logTail holds the last lines of each log file, oldest first: as the
+// logTail holds the last lines of each level, oldest first: as the
 // original's clients read them, one formatted line each (see formatLine),
 // and as objects under Entries, for a client that filters and formats
 // them itself.
 type logTail struct {
-	// Enabled is false when the services write no log files; Message then
-	// says so, and the lists are empty.
+	// Enabled is false when the services publish no log lines; Message
+	// then says so, and the lists are empty.
 	Enabled       bool       `json:"enabled"`
 	Message       string     `json:"message,omitempty"`
 	LogMessages   []string   `json:"logMessages"`
@@ -106,7 +104,7 @@ type logTail struct {
 	Entries       logEntries `json:"entries"`
 }
 
-// logEntries are the lines of each log file as objects.
+// logEntries are the lines of each level as objects.
 type logEntries struct {
 	LogMessages   []logEntry `json:"logMessages"`
 	WarnMessages  []logEntry `json:"warnMessages"`
@@ -130,8 +128,9 @@ type quickStats struct {
 	TotalProcessed  int64 `json:"totalProcessed"`
 }
 
-// getLogs handles GET /pedidos/logs?lines=N: the last N lines of each log
-// file (info, warn, error), with the run's metrics and the queue's counts.
+// getLogs handles GET /pedidos/logs?lines=N: the last N lines of each
+// level (info, warn, error) of every service, from the LOGS stream, with
+// the run's metrics and the queue's counts.
 func (s *server) getLogs(c echo.Context) error {
 	lines, err := parseLines(c.Request().URL.RawQuery)
 	if err != nil {
@@ -157,20 +156,19 @@ func (s *server) getLogs(c echo.Context) error {
 	default:
 		a.QueueStatus = &qs
 	}
-	if a.Logs, err = tailLogs(s.cfg.LogDir, lines); err != nil {
+	if a.Logs, err = s.tailLogs(ctx, lines); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, a)
 }
 
-// tailLogs reads the last n lines of each log file of dir; "" means file
-// logs are off.
-func tailLogs(dir string, n int) (logTail, error) {
+// tailLogs reads the last n lines of each level from the log stream.
+func (s *server) tailLogs(ctx context.Context, n int) (logTail, error) {
 	t := logTail{
 		LogMessages: []string{}, WarnMessages: []string{}, ErrorMessages: []string{},
 		Entries: logEntries{LogMessages: []logEntry{}, WarnMessages: []logEntry{}, ErrorMessages: []logEntry{}},
 	}
-	if dir == "" {
+	if s.logBook == nil {
 		t.Message = logsOffMessage
 		return t, nil
 	}
@@ -184,9 +182,9 @@ func tailLogs(dir string, n int) (logTail, error) {
 		{slog.LevelWarn, &t.WarnMessages, &t.Entries.WarnMessages},
 		{slog.LevelError, &t.ErrorMessages, &t.Entries.ErrorMessages},
 	} {
-		lines, err := logs.Tail(dir, f.level, n)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) { // no file yet: no lines
-			return logTail{}, fmt.Errorf("reading the %s log of %s: %w", f.level, dir, err)
+		lines, err := s.logBook.Tail(ctx, f.level, n)
+		if err != nil {
+			return logTail{}, fmt.Errorf("reading the %s log lines: %w", f.level, err)
 		}
 		for _, l := range lines {
 			*f.lines = append(*f.lines, formatLine(l))
@@ -198,17 +196,16 @@ func tailLogs(dir string, n int) (logTail, error) {
 	return t, nil
 }
 
-// truncateLogs empties the log files, as cancel with resetLogs and reset
-// do, and says what it did in a note for the answer's message.
+// truncateLogs removes the log lines from the stream, as cancel with
+// resetLogs and reset do, and says what it did in a note for the answer's
+// message. The services' log files (make run) are theirs, and left alone.
 func (s *server) truncateLogs(ctx context.Context) (bool, string) {
-	dir := s.cfg.LogDir
-	if dir == "" {
-		return false, "log files not truncated: " + logsOffMessage
+	if s.logBook == nil {
+		return false, "log lines not removed: " + logsOffMessage
 	}
-	if err := logs.Truncate(dir); err != nil {
-		s.logger.LogAttrs(ctx, slog.LevelError, "truncating the log files",
-			slog.String("dir", dir), slog.Any("error", err))
-		return false, "log files not truncated: " + err.Error()
+	if err := s.logBook.Truncate(ctx); err != nil {
+		s.logger.LogAttrs(ctx, slog.LevelError, "removing the log lines", slog.Any("error", err))
+		return false, "log lines not removed: " + err.Error()
 	}
-	return true, "log files truncated"
+	return true, "log lines removed"
 }

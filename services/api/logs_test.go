@@ -102,12 +102,11 @@ func msgsOf(lines []logLine) string {
 func TestLogs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
-	dir := t.TempDir()
-	e.startAPI(withLogDir(dir))
+	e.startAPI(e.withLogs())
 	kv := e.createControlResources()
 	e.waitReady()
 
-	// No file yet: no lines.
+	// No line yet.
 	a := e.logs("")
 	if !a.Logs.Enabled || a.Logs.Message != "" || len(a.Logs.LogMessages)+len(a.Logs.WarnMessages)+len(a.Logs.ErrorMessages) != 0 ||
 		len(a.Logs.Entries.LogMessages)+len(a.Logs.Entries.WarnMessages)+len(a.Logs.Entries.ErrorMessages) != 0 ||
@@ -116,8 +115,8 @@ func TestLogs(t *testing.T) {
 	}
 
 	for i := range 3 {
-		writeLogs(t, dir, "control", fmt.Sprintf("control %d", i))
-		writeLogs(t, dir, "processor", fmt.Sprintf("processor %d", i))
+		e.writeLogs("control", fmt.Sprintf("control %d", i))
+		e.writeLogs("processor", fmt.Sprintf("processor %d", i))
 	}
 	started := time.Now().UTC().Add(-3 * time.Second).Truncate(time.Millisecond)
 	putJSON(t, kv, events.KeyRun, events.Run{ID: "r1", Quantity: 100, Phase: events.PhaseWaitingNormalDrain, StartedAt: started,
@@ -203,7 +202,7 @@ func TestLogs(t *testing.T) {
 func TestLogsOff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
-	e.startAPI(withLogDir(""))
+	e.startAPI(withoutLogs)
 	status, body := e.do(http.MethodGet, "/logs?lines=10")
 	if status != http.StatusOK {
 		t.Fatalf("GET /logs = %d %s", status, body)
@@ -212,7 +211,7 @@ func TestLogsOff(t *testing.T) {
 	if err := json.Unmarshal(body, &a); err != nil {
 		t.Fatal(err)
 	}
-	assertJSONEqual(t, a["logs"], []byte(`{"enabled":false,"message":"file logging is off (BACKEND_LOGS=false)",
+	assertJSONEqual(t, a["logs"], []byte(`{"enabled":false,"message":"logging for the dashboard is off (BACKEND_LOGS=false)",
 		"logMessages":[],"warnMessages":[],"errorMessages":[],
 		"entries":{"logMessages":[],"warnMessages":[],"errorMessages":[]}}`))
 	assertJSONEqual(t, a["quickStats"], []byte(`{"vipProcessed":0,"normalProcessed":0,"totalProcessed":0}`))
@@ -221,17 +220,18 @@ func TestLogsOff(t *testing.T) {
 func TestLogEvents(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
-	dir := t.TempDir()
-	writeLogs(t, dir, "control", "written before the api started")
-	e.startAPI(withLogDir(dir))
+	withLogs := e.withLogs()
+	e.writeLogs("control", "written before the api started")
+	e.startAPI(withLogs)
 	s := e.connect("")
 
-	logger, closer, err := logs.New(logs.Config{Dir: dir, Process: "processor"}, io.Discard)
+	logger, closer, err := logs.New(logs.Config{Stream: true, Process: "processor"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = closer.Close() }()
-	// The hub follows the files from when it started: write until the
+	defer logs.Publish(logger, e.nc)()
+	// The hub follows the stream from when it started: log until the
 	// follower has surely started, and expect the newest line.
 	var got logLine
 	eventually(t, func() error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pedidos/pedidos/infra/logs"
 	"github.com/pedidos/pedidos/infra/metrics"
 
 	"github.com/labstack/echo/v4"
@@ -40,6 +41,8 @@ type server struct {
 	// forcing holds a token while a forced generate runs (see
 	// forceGenerate).
 	forcing chan struct{}
+	// logBook holds the services' last log lines; nil when logs are off.
+	logBook *logs.Book
 	// metrics is the process's registry, meters the api's metrics in it.
 	metrics *prometheus.Registry
 	meters  *httpMeters
@@ -58,11 +61,14 @@ func newServer(cfg Config, st *stores) (*server, error) {
 		cache:   newRunCache(cfg.Logger),
 		forcing: make(chan struct{}, 1),
 	}
+	if cfg.Logs {
+		s.logBook = logs.NewBook(st.js, maxLogLines)
+	}
 	s.hub = sse.NewHub(sse.Config{
 		JetStream: st.js,
 		Active:    s.runActive,
 		Progress:  s.progress,
-		LogDir:    cfg.LogDir,
+		Logs:      s.logBook,
 		Logger:    cfg.Logger,
 	})
 	s.sockets = socketio.New(socketio.Config{Hub: s.hub, Status: s.progress, Logger: cfg.Logger})

@@ -328,8 +328,12 @@ func TestSocketIOEvents(t *testing.T) {
 		p.Message == "" || p.RunID != "r1" {
 		t.Errorf("progress = %s", ev.data)
 	}
-	periodic := decodeStatus(t, s.await("a status with the run's target", func(ev sioEvent) bool {
-		return ev.name == "status" && strings.Contains(string(ev.data), `"target":500`)
+	// The status of the phase change came before the counters: the
+	// periodic ones that follow count the VIP orders.
+	periodic := decodeStatus(t, s.await("a status with the run's target and counts", func(ev sioEvent) bool {
+		var st statusEvent
+		return ev.name == "status" && strings.Contains(string(ev.data), `"target":500`) &&
+			json.Unmarshal(ev.data, &st) == nil && st.Counts != nil && st.Counts.VIP == 7
 	}).data)
 	if periodic.Phase != events.PhaseGenerating || periodic.Counts.VIP != 7 {
 		t.Errorf("status during the run = %+v", periodic)
@@ -356,8 +360,7 @@ func TestSocketIOEvents(t *testing.T) {
 func TestSocketIOLogEvents(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, devstack.Config{})
-	dir := t.TempDir()
-	e.startAPI(withLogDir(dir))
+	e.startAPI(e.withLogs())
 	s, _ := e.sioConnect(strings.TrimSuffix(e.base, "/pedidos"))
 	s.await("connected", func(ev sioEvent) bool { return ev.name == "connected" })
 
@@ -368,12 +371,12 @@ func TestSocketIOLogEvents(t *testing.T) {
 		Category  string         `json:"category"`
 		Data      map[string]any `json:"data"`
 	}
-	// writeLogs writes one line per level; only warnings and errors are
-	// events. The hub follows the files from when it started: write until
+	// writeLogs logs one line per level; only warnings and errors are
+	// events. The hub follows the stream from when it started: log until
 	// a line arrives.
 	i := 0
 	eventually(t, func() error {
-		writeLogs(t, dir, "processor", fmt.Sprintf("slow write %d", i))
+		e.writeLogs("processor", fmt.Sprintf("slow write %d", i))
 		i++
 		s.take(50 * time.Millisecond)
 		for _, ev := range s.events {

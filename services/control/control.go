@@ -51,6 +51,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("connecting to nats at %s: %w", redactURLs(cfg.NATSURL), err)
 	}
 	defer nc.Close()
+	defer logs.Publish(log, nc)() // the api serves the lines from the LOGS stream
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("creating jetstream context: %w", err)

@@ -53,6 +53,17 @@ func ensureTopology(ctx context.Context, js jetstream.JetStream, replicas int) (
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
+	}, {
+		Name:              events.StreamLogs,
+		Description:       "The last log lines of every service, by level, that the api serves.",
+		Subjects:          []string{events.SubjectLogs},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		MaxMsgsPerSubject: events.LogsPerSubject,
+		MaxAge:            events.LogsMaxAge,
+		MaxBytes:          events.LogsMaxBytes,
+		Discard:           jetstream.DiscardOld,
+		Replicas:          replicas,
 	}}
 	for _, cfg := range streams {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {

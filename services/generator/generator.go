@@ -50,6 +50,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("connecting to nats at %s: %w", redactURLs(cfg.NATSURL), err)
 	}
 	defer nc.Close()
+	defer logs.Publish(log, nc)() // the api serves the lines from the LOGS stream
 	pub, err := newPublisher(nc, cfg.PublishWindow)
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ import (
 	"github.com/tmaxmax/go-sse"
 
 	"github.com/pedidos/pedidos/events"
+	"github.com/pedidos/pedidos/infra/logs"
 	"github.com/pedidos/pedidos/services/api/internal/retry"
 )
 
@@ -77,9 +78,9 @@ type Config struct {
 	// Progress returns the data of a progress event. It is called once per
 	// tick while a run is active and clients are connected. Required.
 	Progress func(context.Context) ([]byte, error)
-	// LogDir is the directory of the services' log files, followed for
-	// log events; "" sends none.
-	LogDir string
+	// Logs is the book of the services' log lines, followed for log
+	// events; nil sends none.
+	Logs *logs.Book
 	// Logger receives the hub's logs; nil discards them.
 	Logger *slog.Logger
 	// History is how many phase events are kept for Last-Event-ID replay.
@@ -167,7 +168,7 @@ func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { h.followPhases(ctx) })
 	wg.Go(func() { h.tickProgress(ctx) })
-	if h.cfg.LogDir != "" {
+	if h.cfg.Logs != nil {
 		wg.Go(func() { h.followLogs(ctx) })
 	}
 	wg.Wait()

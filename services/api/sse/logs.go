@@ -3,9 +3,11 @@ package sse
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tmaxmax/go-sse"
 
 	"github.com/pedidos/pedidos/infra/logs"
@@ -20,17 +22,21 @@ type logEvent struct {
 	Msg     string    `json:"msg"`
 }
 
-// followLogs sends a log event for every WARN or ERROR line appended to the
-// log files until ctx is done, following them again whenever that fails.
+// followLogs sends a log event for every WARN or ERROR line published on
+// the LOGS stream until ctx is done, following it again whenever that
+// fails (the stream does not exist until control creates it).
 func (h *Hub) followLogs(ctx context.Context) {
 	var b retry.Backoff
 	for {
-		err := logs.Follow(ctx, h.cfg.LogDir, h.publishLog)
+		err := h.cfg.Logs.Follow(ctx, h.publishLog)
 		if ctx.Err() != nil {
 			return
 		}
-		h.logger.LogAttrs(ctx, slog.LevelWarn, "log files no longer followed; following again",
-			slog.String("dir", h.cfg.LogDir), slog.Any("error", err))
+		level := slog.LevelWarn
+		if errors.Is(err, jetstream.ErrStreamNotFound) { // control has not created it yet
+			level = slog.LevelInfo
+		}
+		h.logger.LogAttrs(ctx, level, "log stream not followed; following again", slog.Any("error", err))
 		if !b.Wait(ctx) {
 			return
 		}
@@ -54,7 +60,7 @@ func (h *Hub) sendLog(m *sse.Message) {
 	for c := range h.clients {
 		select {
 		case c.logs <- m:
-		default: // a slow client misses the line; the files keep it
+		default: // a slow client misses the line; GET /logs has it
 		}
 	}
 }
