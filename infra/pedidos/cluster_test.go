@@ -2,6 +2,7 @@ package pedidos
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -352,10 +354,28 @@ func (c *child) tail(n int) []byte {
 	return bytes.Clone(tail(c.buf.Bytes(), n))
 }
 
-// buildCluster builds nats-server and the binaries of every service.
+var (
+	clusterOnce sync.Once
+	clusterBins map[string]string
+	clusterErr  error
+)
+
+// buildCluster builds nats-server and the binaries of every service, once
+// per test process.
 func buildCluster(t *testing.T) map[string]string {
 	t.Helper()
-	dir := t.TempDir()
+	clusterOnce.Do(func() { clusterBins, clusterErr = buildBinaries(t.Context()) })
+	if clusterErr != nil {
+		t.Fatal(clusterErr)
+	}
+	return clusterBins
+}
+
+func buildBinaries(ctx context.Context) (map[string]string, error) {
+	dir, err := os.MkdirTemp("", "pedidos-cluster-bin-")
+	if err != nil {
+		return nil, err
+	}
 	pkgs := []string{
 		"github.com/nats-io/nats-server/v2",
 		"github.com/pedidos/pedidos/infra/devstack/cmd/pedidos-devstack",
@@ -364,9 +384,9 @@ func buildCluster(t *testing.T) map[string]string {
 		"github.com/pedidos/pedidos/services/processor/cmd/pedidos-processor",
 		"github.com/pedidos/pedidos/services/api/cmd/pedidos-api",
 	}
-	out, err := exec.CommandContext(t.Context(), "go", append([]string{"build", "-o", dir + "/"}, pkgs...)...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, "go", append([]string{"build", "-o", dir + "/"}, pkgs...)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return nil, fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	bins := map[string]string{}
 	for _, p := range pkgs {
@@ -376,7 +396,7 @@ func buildCluster(t *testing.T) map[string]string {
 		}
 		bins[name] = filepath.Join(dir, name)
 	}
-	return bins
+	return bins, nil
 }
 
 // logQueues logs what JetStream holds for the processors and control, for a
