@@ -69,6 +69,11 @@ const (
 	// id, that it stopped cleanly, every batch settled: control need not
 	// deliver again what it held (core NATS).
 	SubjectProcessorStopped = "processor.stopped"
+	// SubjectProcessorStarted is where a processor says, with its instance
+	// id, that it starts, before it fetches an order: control then counts
+	// it among the instances it watches even if it dies before control's
+	// next count of them (core NATS).
+	SubjectProcessorStarted = "processor.started"
 
 	// GeneratorService is the micro service name of the generator.
 	GeneratorService = "generator"

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -267,6 +268,11 @@ type stored struct {
 	count                events.ByPriority
 	notProcessed         int64
 	lastVIP, firstNormal time.Time
+	// inversions counts the NORMAL orders processed before the last VIP
+	// one; longestGap is the longest time between two processedAt, the
+	// run's longest stall.
+	inversions int64
+	longestGap time.Duration
 }
 
 // storedOrders reads every order of run runID from MongoDB.
@@ -280,6 +286,7 @@ func storedOrders(t *testing.T, uri, runID string) stored {
 		options.Find().SetProjection(bson.D{{Key: "priority", Value: 1}, {Key: "status", Value: 1}, {Key: "processedAt", Value: 1}}))
 	must(t, err)
 	s := stored{ids: map[string]bool{}}
+	var normals, all []time.Time
 	for cur.Next(t.Context()) {
 		var d struct {
 			ID          string    `bson:"_id"`
@@ -292,6 +299,7 @@ func storedOrders(t *testing.T, uri, runID string) stored {
 			t.Errorf("order %s stored twice", d.ID)
 		}
 		s.ids[d.ID] = true
+		all = append(all, d.ProcessedAt)
 		if d.Status != events.StatusProcessed {
 			s.notProcessed++
 		}
@@ -302,12 +310,22 @@ func storedOrders(t *testing.T, uri, runID string) stored {
 			}
 		} else {
 			s.count.Normal++
+			normals = append(normals, d.ProcessedAt)
 			if s.firstNormal.IsZero() || d.ProcessedAt.Before(s.firstNormal) {
 				s.firstNormal = d.ProcessedAt
 			}
 		}
 	}
 	must(t, cur.Err())
+	for _, at := range normals {
+		if at.Before(s.lastVIP) {
+			s.inversions++
+		}
+	}
+	slices.SortFunc(all, time.Time.Compare)
+	for i := 1; i < len(all); i++ {
+		s.longestGap = max(s.longestGap, all[i].Sub(all[i-1]))
+	}
 	return s
 }
 

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"maps"
 	"log/slog"
 	"sync"
 	"time"
@@ -20,7 +21,8 @@ import (
 // at once. A live processor that held some of those orders too settles
 // them as usual; their second delivery is found already written. (A
 // processor that starts while no other runs resets them itself: see package
-// processor.)
+// processor.) A processor says when it starts, before it fetches an order,
+// so that one that dies before control's next count is watched too.
 
 // watchEvery is how often the processor instances are counted.
 const watchEvery = 2 * time.Second
@@ -36,23 +38,26 @@ type reclaimer struct {
 
 	mu      sync.Mutex
 	stopped map[string]bool // instances that said they stopped cleanly
+	started map[string]bool // instances that said they started since the last count
 }
 
 func newReclaimer(nc *nats.Conn, cons consumers, log *slog.Logger) *reclaimer {
 	return &reclaimer{nc: nc, cons: cons, log: log, down: logs.NewOutage(log, "watching the processors", 30*time.Second),
-		seen: map[string]bool{}, gone: map[string]bool{}, stopped: map[string]bool{}}
+		seen: map[string]bool{}, gone: map[string]bool{}, stopped: map[string]bool{}, started: map[string]bool{}}
 }
 
 // run counts the instances every watchEvery until ctx ends.
 func (r *reclaimer) run(ctx context.Context) {
-	sub, err := r.nc.Subscribe(events.SubjectProcessorStopped, func(msg *nats.Msg) {
-		r.mu.Lock()
-		r.stopped[string(msg.Data)] = true
-		r.mu.Unlock()
-	})
-	if err != nil {
-		r.log.Error("listening for processors that stop", slog.Any(logs.ErrorKey, err))
-	} else {
+	for subject, into := range map[string]map[string]bool{events.SubjectProcessorStopped: r.stopped, events.SubjectProcessorStarted: r.started} {
+		sub, err := r.nc.Subscribe(subject, func(msg *nats.Msg) {
+			r.mu.Lock()
+			into[string(msg.Data)] = true
+			r.mu.Unlock()
+		})
+		if err != nil {
+			r.log.Error("listening for processors that start or stop", slog.String("subject", subject), slog.Any(logs.ErrorKey, err))
+			continue
+		}
 		defer func() { _ = sub.Unsubscribe() }()
 	}
 	t := time.NewTicker(watchEvery)
@@ -84,12 +89,18 @@ func (r *reclaimer) check(ctx context.Context) error {
 	}
 	var dead []string
 	r.mu.Lock()
-	stopped := r.stopped
-	r.stopped = map[string]bool{}
+	stopped := maps.Clone(r.stopped)
+	clear(r.stopped)
+	for id := range r.started {
+		r.seen[id] = true // watched even if it died since it started
+	}
+	clear(r.started)
 	r.mu.Unlock()
 	for id := range r.seen {
 		switch {
-		case now[id] || stopped[id]:
+		case now[id]:
+			delete(r.gone, id)
+		case stopped[id]:
 		case r.gone[id]:
 			dead = append(dead, id)
 			delete(r.gone, id)

@@ -89,6 +89,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer func() { _ = svc.Stop() }()
 	instance := svc.Info().ID
+	// Control watches this instance from now on: should it die holding
+	// orders, they are delivered again at once, not after the ack wait.
+	if err := nc.Publish(events.SubjectProcessorStarted, []byte(instance)); err == nil {
+		_ = nc.Flush()
+	}
 	if err := serveQuiesce(svc, g, instance, log); err != nil {
 		return fmt.Errorf("serving quiesce: %w", err)
 	}
