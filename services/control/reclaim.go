@@ -22,7 +22,10 @@ import (
 // them as usual; their second delivery is found already written. (A
 // processor that starts while no other runs resets them itself: see package
 // processor.) A processor says when it starts, before it fetches an order,
-// so that one that dies before control's next count is watched too.
+// so that one that dies before control's next count is watched too. And
+// when control's connection to NATS comes back after a loss (a restarted
+// server), the orders on their way to the processors were lost with it:
+// control resets the consumers then as well.
 
 // watchEvery is how often the processor instances are counted.
 const watchEvery = 2 * time.Second
@@ -62,11 +65,27 @@ func (r *reclaimer) run(ctx context.Context) {
 	}
 	t := time.NewTicker(watchEvery)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	reconnects, resetDue := r.nc.Stats().Reconnects, false
+	for first := true; ; first = false {
+		if !first { // the first count is at once: the processors that started before control are watched
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		// After NATS came back (a restarted server, a lost node), what
+		// was on its way to the processors is lost with their pull
+		// requests and held until the ack wait: delivered again at once.
+		if n := r.nc.Stats().Reconnects; n != reconnects {
+			reconnects, resetDue = n, true
+		}
+		if resetDue {
+			if err := r.reclaim(ctx, slog.String("because", "nats reconnected")); err != nil && ctx.Err() == nil {
+				r.down.Fail(ctx, err, 1)
+				continue
+			}
+			resetDue = false
 		}
 		if err := r.check(ctx); err != nil && ctx.Err() == nil {
 			r.down.Fail(ctx, err, 1)
@@ -118,19 +137,20 @@ func (r *reclaimer) check(ctx context.Context) error {
 	if len(dead) == 0 {
 		return nil
 	}
-	return r.reclaim(ctx, dead)
+	return r.reclaim(ctx, slog.Any("dead_processors", dead))
 }
 
-// reclaim resets both consumers to their ack floor.
-func (r *reclaimer) reclaim(ctx context.Context, dead []string) error {
+// reclaim resets both consumers to their ack floor; why says why in the
+// log.
+func (r *reclaimer) reclaim(ctx context.Context, why slog.Attr) error {
 	for _, p := range [...]events.Priority{events.PriorityVIP, events.PriorityNormal} {
 		held, err := r.cons.reset(ctx, p)
 		if err != nil {
 			return err
 		}
 		if held > 0 {
-			r.log.Info("orders a stopped processor held are delivered again", slog.String("consumer", events.OrderConsumer(p)),
-				slog.Int("orders", held), slog.Any("dead_processors", dead))
+			r.log.Info("orders held are delivered again", slog.String("consumer", events.OrderConsumer(p)),
+				slog.Int("orders", held), why)
 		}
 	}
 	return nil
