@@ -136,7 +136,9 @@ func (r faultRow) check(t *testing.T) {
 }
 
 // sameTime says whether p is want, to the millisecond MongoDB keeps.
-func sameTime(p *time.Time, want time.Time) bool { return p != nil && p.Sub(want).Abs() < time.Millisecond }
+func sameTime(p *time.Time, want time.Time) bool {
+	return p != nil && p.Sub(want).Abs() < time.Millisecond
+}
 
 // reportAgrees says whether process_runs' totals and audit, folded from
 // the batch reports as the run went, are MongoDB's.

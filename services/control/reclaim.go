@@ -2,8 +2,8 @@ package control
 
 import (
 	"context"
-	"maps"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
