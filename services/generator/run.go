@@ -130,12 +130,24 @@ func (g *generator) finish(ctx context.Context, c *chunk, keep int) {
 	}
 }
 
+// chunkAttempts bounds how many times a chunk is taken before its failure
+// fails the run: with the task's ack wait, a NATS outage of minutes.
+const chunkAttempts = 30
+
 // fail ends chunk c on err. A chunk stopped, with its run or the service,
 // is given up: its task is dropped when the run was stopped, and given back
-// for another instance when the service stops. Any other failure fails the
+// for another instance when the service stops. Any other failure (NATS
+// lost, or restarting, while the chunk was published or recorded) gives
+// the task back to be done again a second later: the orders' message ids
+// and the chunk's bit in the run's Generation make a second publish and
+// record harmless. Only a chunk that failed chunkAttempts times fails the
 // run, which control ends.
 func (g *generator) fail(ctx context.Context, c *chunk, err error) {
 	attrs := []slog.Attr{slog.String("run_id", c.task.RunID), slog.Int("chunk", c.task.Chunk)}
+	attempts := uint64(chunkAttempts)
+	if md, merr := c.msg.Metadata(); merr == nil {
+		attempts = md.NumDelivered
+	}
 	switch {
 	case ctx.Err() != nil:
 		_ = g.pub.drain(context.WithoutCancel(ctx))
@@ -144,6 +156,11 @@ func (g *generator) fail(ctx context.Context, c *chunk, err error) {
 		_ = g.pub.drain(ctx)
 		_ = c.msg.Term()
 		g.log.LogAttrs(ctx, slog.LevelInfo, "chunk dropped: its run was stopped", attrs...)
+	case attempts < chunkAttempts:
+		_ = g.pub.drain(ctx)
+		_ = c.msg.NakWithDelay(time.Second)
+		g.log.LogAttrs(ctx, slog.LevelWarn, "chunk not published; it will be again",
+			append(attrs, slog.Uint64("attempt", attempts), slog.Any(logs.ErrorKey, err))...)
 	default:
 		g.log.LogAttrs(ctx, slog.LevelError, "generation failed", append(attrs, slog.Any(logs.ErrorKey, err))...)
 		msg := fmt.Sprintf("chunk %d: %v", c.task.Chunk, err)
