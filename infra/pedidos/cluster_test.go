@@ -116,19 +116,7 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 	apiURL := "http://127.0.0.1:" + strconv.Itoa(freePort(t))
 	service("api", "pedidos-api", "PORT="+strings.TrimPrefix(apiURL, "http://127.0.0.1:"))
 
-	req, err := json.Marshal(events.GenerateRequest{Quantity: quantity})
-	must(t, err)
-	var msg *nats.Msg
-	eventually(t, time.Minute, func() error {
-		msg, err = nc.Request(events.SubjectGenerate, req, 5*time.Second)
-		return err
-	})
-	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
-		t.Fatalf("generate refused: %s %s", code, msg.Header.Get("Nats-Service-Error"))
-	}
-	var reply events.GenerateReply
-	must(t, json.Unmarshal(msg.Data, &reply))
-	runID := reply.RunID
+	runID := requestGenerate(t, nc, quantity).RunID
 	for _, s := range []string{events.StreamOrders, events.StreamControl, events.StreamGeneration, events.StreamLogs, events.StreamState} {
 		info, err := js.Stream(t.Context(), s)
 		must(t, err)
@@ -137,28 +125,12 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 		}
 	}
 
-	state, err := js.KeyValue(t.Context(), events.BucketState)
-	must(t, err)
 	leaders, err := js.KeyValue(t.Context(), events.BucketLeader)
 	must(t, err)
 	const killedNode = nodes - 1
 	var natsKilled, controlKilled bool
-	var run events.Run
-	deadline := time.Now().Add(5 * time.Minute)
-	for run.Phase != events.PhaseDone {
-		if time.Now().After(deadline) {
-			logQueues(t, js)
-			t.Fatalf("the run did not end in time: phase %s", run.Phase)
-		}
-		time.Sleep(25 * time.Millisecond)
-		entry, err := state.Get(t.Context(), events.KeyRun)
-		if err != nil {
-			continue // a node is down, or the leader moves: again
-		}
-		must(t, json.Unmarshal(entry.Value(), &run))
+	run := watchRun(t, js, func(run events.Run) {
 		switch run.Phase {
-		case events.PhaseError, events.PhaseAborted:
-			t.Fatalf("the run ended %s: %s", run.Phase, run.Reason)
 		case events.PhaseEnqueueVIP, events.PhaseWaitingVIPDrain:
 			if !natsKilled {
 				t.Logf("%s: SIGKILL of NATS node %d", run.Phase, killedNode)
@@ -185,6 +157,9 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 				t.Logf("%s leads %v after the SIGKILL", other.name, time.Since(killed).Round(time.Millisecond))
 			}
 		}
+	})
+	if run.Phase != events.PhaseDone {
+		t.Fatalf("the run ended %s: %s", run.Phase, run.Reason)
 	}
 	if run.ID != runID || !natsKilled || !controlKilled {
 		t.Fatalf("run %s DONE, want %s; a NATS node killed %v, the leading control killed %v", run.ID, runID, natsKilled, controlKilled)
@@ -200,14 +175,7 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 	if !stored.lastVIP.Before(stored.firstNormal) {
 		t.Errorf("the last VIP order was processed at %v, the first NORMAL one at %v", stored.lastVIP, stored.firstNormal)
 	}
-	mc, err := mongo.Connect(options.Client().ApplyURI(mongoURI))
-	must(t, err)
-	defer func() { _ = mc.Disconnect(t.Context()) }()
-	var report events.RunReport
-	eventually(t, time.Minute, func() error {
-		return mc.Database(events.Database).Collection(events.CollectionRuns).
-			FindOne(t.Context(), bson.D{{Key: "_id", Value: runID}}).Decode(&report)
-	})
+	report := runReport(t, mongoURI, runID, func(events.RunReport) bool { return true })
 	if report.Status != events.PhaseDone || report.Audit.Inversions != 0 ||
 		report.TotalProcessedVIP != stored.count.VIP || report.TotalProcessedNormal != stored.count.Normal {
 		t.Errorf("process_runs holds %+v; MongoDB's orders say %+v", report, stored.count)
@@ -249,6 +217,75 @@ func TestClusterSurvivesANATSNodeAndTheLeadingControl(t *testing.T) {
 			return currentReplicas(info.Cluster, name, nodes)
 		})
 	}
+}
+
+// requestGenerate asks control over NATS for a run of quantity orders,
+// again until it answers, and returns its reply; a refusal fails t.
+func requestGenerate(t *testing.T, nc *nats.Conn, quantity int64) events.GenerateReply {
+	t.Helper()
+	req, err := json.Marshal(events.GenerateRequest{Quantity: quantity})
+	must(t, err)
+	var msg *nats.Msg
+	eventually(t, time.Minute, func() error {
+		msg, err = nc.Request(events.SubjectGenerate, req, 5*time.Second)
+		return err
+	})
+	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
+		t.Fatalf("generate refused: %s %s", code, msg.Header.Get("Nats-Service-Error"))
+	}
+	var reply events.GenerateReply
+	must(t, json.Unmarshal(msg.Data, &reply))
+	return reply
+}
+
+// watchRun reads the run state every 25 ms, calling each with what it
+// read, until the run is DONE, ERROR or ABORTED, and returns it then. A
+// read that fails (a server down, a leader moving, the bucket not made
+// yet) is tried again; a run that has not ended after 5 minutes fails t.
+func watchRun(t *testing.T, js jetstream.JetStream, each func(events.Run)) events.Run {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		if time.Now().After(deadline) {
+			logQueues(t, js)
+			t.Fatal("the run did not end in time")
+		}
+		time.Sleep(25 * time.Millisecond)
+		state, err := js.KeyValue(t.Context(), events.BucketState)
+		if err != nil {
+			continue
+		}
+		entry, err := state.Get(t.Context(), events.KeyRun)
+		if err != nil {
+			continue
+		}
+		var run events.Run
+		must(t, json.Unmarshal(entry.Value(), &run))
+		switch run.Phase {
+		case events.PhaseDone, events.PhaseError, events.PhaseAborted:
+			return run
+		}
+		each(run)
+	}
+}
+
+// runReport reads run runID's document in process_runs, again until ready
+// accepts it, for up to 2 minutes.
+func runReport(t *testing.T, mongoURI, runID string, ready func(events.RunReport) bool) events.RunReport {
+	t.Helper()
+	mc, err := mongo.Connect(options.Client().ApplyURI(mongoURI))
+	must(t, err)
+	defer func() { _ = mc.Disconnect(context.WithoutCancel(t.Context())) }()
+	var report events.RunReport
+	eventually(t, 2*time.Minute, func() error {
+		err := mc.Database(events.Database).Collection(events.CollectionRuns).
+			FindOne(t.Context(), bson.D{{Key: "_id", Value: runID}}).Decode(&report)
+		if err == nil && !ready(report) {
+			err = errors.New("process_runs' document is not complete yet")
+		}
+		return err
+	})
+	return report
 }
 
 // currentReplicas says why cluster is not led with every other of nodes

@@ -2,7 +2,6 @@ package pedidos
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,9 +16,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/pedidos/pedidos/events"
 )
@@ -215,19 +211,7 @@ func runFault(t *testing.T, bins map[string]string, c faultCase) faultRow {
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	must(t, err)
-	req, err := json.Marshal(events.GenerateRequest{Quantity: faultOrders})
-	must(t, err)
-	var reply events.GenerateReply
-	eventually(t, time.Minute, func() error {
-		msg, err := nc.Request(events.SubjectGenerate, req, 5*time.Second)
-		if err != nil {
-			return err
-		}
-		if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
-			return fmt.Errorf("generate refused: %s %s", code, msg.Header.Get("Nats-Service-Error"))
-		}
-		return json.Unmarshal(msg.Data, &reply)
-	})
+	reply := requestGenerate(t, nc, faultOrders)
 
 	stages := map[string][]events.Phase{
 		"generating": {events.PhaseGenerating},
@@ -235,26 +219,7 @@ func runFault(t *testing.T, bins map[string]string, c faultCase) faultRow {
 		"normal":     {events.PhaseEnqueueNormal, events.PhaseWaitingNormalDrain},
 	}
 	var faulted time.Time
-	var run events.Run
-	deadline := time.Now().Add(5 * time.Minute)
-	for run.Phase != events.PhaseDone {
-		if time.Now().After(deadline) {
-			logQueues(t, js)
-			t.Fatalf("the run did not end in time: phase %s", run.Phase)
-		}
-		time.Sleep(25 * time.Millisecond)
-		state, err := js.KeyValue(t.Context(), events.BucketState)
-		if err != nil {
-			continue // the stores are down, or control has not made the bucket yet
-		}
-		entry, err := state.Get(t.Context(), events.KeyRun)
-		if err != nil {
-			continue
-		}
-		must(t, json.Unmarshal(entry.Value(), &run))
-		if run.Phase == events.PhaseError || run.Phase == events.PhaseAborted {
-			return faultRow{c: c, phase: run.Phase}
-		}
+	run := watchRun(t, js, func(run events.Run) {
 		if faulted.IsZero() && slices.Contains(stages[c.stage], run.Phase) {
 			faulted = time.Now()
 			p := procs[c.target]
@@ -270,24 +235,17 @@ func runFault(t *testing.T, bins map[string]string, c faultCase) faultRow {
 				procs[c.target] = starts[c.target]()
 			}
 		}
+	})
+	if run.Phase != events.PhaseDone {
+		return faultRow{c: c, phase: run.Phase}
 	}
 	if run.ID != reply.RunID || faulted.IsZero() {
 		t.Fatalf("run %s DONE, want %s; faulted %v", run.ID, reply.RunID, !faulted.IsZero())
 	}
 	row := faultRow{c: c, phase: run.Phase, afterWas: time.Since(faulted), s: storedOrders(t, mongoURI, reply.RunID)}
 
-	mc, err := mongo.Connect(options.Client().ApplyURI(mongoURI))
-	must(t, err)
-	defer func() { _ = mc.Disconnect(t.Context()) }()
 	// Control counts a DONE run again from MongoDB in the background.
-	eventually(t, 2*time.Minute, func() error {
-		err := mc.Database(events.Database).Collection(events.CollectionRuns).
-			FindOne(t.Context(), bson.D{{Key: "_id", Value: reply.RunID}}).Decode(&row.report)
-		if err == nil && row.report.Verified == nil {
-			err = errors.New("not verified yet")
-		}
-		return err
-	})
+	row.report = runReport(t, mongoURI, reply.RunID, func(r events.RunReport) bool { return r.Verified != nil })
 	// GET /pedidos counts what MongoDB holds, once control has written
 	// again what Redis lost; past a minute, what it answers then.
 	api := "http://127.0.0.1:" + strconv.Itoa(apiPort)

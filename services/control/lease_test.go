@@ -20,14 +20,9 @@ import (
 // whose lease was taken over learns it at its next renewal.
 func TestLeaseHasOneHolderAndPassesOn(t *testing.T) {
 	t.Parallel()
-	stack := devstacktest.StartWith(t, devstack.Config{MongoURI: "mongodb://unused", RedisURL: "redis://unused"})
-	nc, err := nats.Connect(stack.NATSURL)
-	must(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	must(t, err)
+	_, _, js := startTopology(t)
 	ctx := t.Context()
-	_, kv, err := ensureTopology(ctx, js, 1)
+	kv, err := js.KeyValue(ctx, events.BucketLeader)
 	must(t, err)
 	a := &lease{kv: kv, id: "a", log: slog.New(slog.DiscardHandler)}
 	b := &lease{kv: kv, id: "b", log: slog.New(slog.DiscardHandler)}
@@ -68,6 +63,22 @@ func TestLeaseHasOneHolderAndPassesOn(t *testing.T) {
 	if took := time.Since(started); took > time.Second {
 		t.Errorf("a took %v to lead after b let go; want at once", took)
 	}
+}
+
+// startTopology starts an embedded NATS server for one test, with control's
+// streams, consumers and buckets, and returns its URL, a connection to it
+// and its JetStream.
+func startTopology(t *testing.T) (string, *nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	stack := devstacktest.StartWith(t, devstack.Config{MongoURI: "mongodb://unused", RedisURL: "redis://unused"})
+	nc, err := nats.Connect(stack.NATSURL)
+	must(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	must(t, err)
+	_, _, err = ensureTopology(t.Context(), js, 1)
+	must(t, err)
+	return stack.NATSURL, nc, js
 }
 
 func must(t testing.TB, err error) {

@@ -10,8 +10,6 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/pedidos/pedidos/events"
-	"github.com/pedidos/pedidos/infra/devstack"
-	"github.com/pedidos/pedidos/infra/devstack/devstacktest"
 )
 
 // TestReclaimerWatchesAProcessorFromItsStart: a processor that says it
@@ -20,20 +18,15 @@ import (
 // same, and the order is delivered again at once, not after the ack wait.
 func TestReclaimerWatchesAProcessorFromItsStart(t *testing.T) {
 	t.Parallel()
-	stack := devstacktest.StartWith(t, devstack.Config{MongoURI: "mongodb://unused", RedisURL: "redis://unused"})
+	url, _, js := startTopology(t)
 	connect := func() *nats.Conn {
-		nc, err := nats.Connect(stack.NATSURL)
+		nc, err := nats.Connect(url)
 		must(t, err)
 		t.Cleanup(nc.Close)
 		return nc
 	}
-	nc := connect()
-	js, err := jetstream.New(nc)
-	must(t, err)
 	ctx := t.Context()
-	_, _, err = ensureTopology(ctx, js, 1)
-	must(t, err)
-	_, err = js.Publish(ctx, events.SubjectOrdersVIP, []byte(`{}`), jetstream.WithMsgID("o1"))
+	_, err := js.Publish(ctx, events.SubjectOrdersVIP, []byte(`{}`), jetstream.WithMsgID("o1"))
 	must(t, err)
 
 	rnc := connect()

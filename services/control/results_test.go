@@ -7,12 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/pedidos/pedidos/events"
-	"github.com/pedidos/pedidos/infra/devstack"
-	"github.com/pedidos/pedidos/infra/devstack/devstacktest"
 )
 
 // TestTallyCountsEachOrderOnce folds reports as processors send them after
@@ -67,15 +62,8 @@ func TestTallyCountsEachOrderOnce(t *testing.T) {
 // counts every report.
 func TestProjectorStartsAStalledFoldAgain(t *testing.T) {
 	t.Parallel()
-	stack := devstacktest.StartWith(t, devstack.Config{MongoURI: "mongodb://unused", RedisURL: "redis://unused"})
-	nc, err := nats.Connect(stack.NATSURL)
-	must(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	must(t, err)
+	_, _, js := startTopology(t)
 	ctx := t.Context()
-	_, _, err = ensureTopology(ctx, js, 1)
-	must(t, err)
 	report := func(id string) {
 		t.Helper()
 		data, err := json.Marshal(events.BatchResult{RunID: "r1", Priority: events.PriorityVIP,
